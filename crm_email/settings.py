@@ -1,0 +1,263 @@
+"""Settings for the CRM email & file service.
+
+Every knob is an environment variable with a safe local default; all of them
+are listed in `.env.example`. With nothing set, the app runs on the embedded
+default: SQLite, in-process tasks and SES emulated by moto.
+"""
+
+from __future__ import annotations
+
+import os
+from decimal import Decimal
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_str(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value else default
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
+
+
+DEBUG = env_bool("DJANGO_DEBUG", False)
+_INSECURE_KEY = "insecure-local-only-key-do-not-use-in-production"
+SECRET_KEY = env_str("DJANGO_SECRET_KEY", _INSECURE_KEY)
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
+
+# A production-shaped deployment (a real database) must not run on the
+# well-known development key.
+if os.environ.get("DATABASE_URL") and SECRET_KEY == _INSECURE_KEY:
+    raise ImproperlyConfigured("Set DJANGO_SECRET_KEY when DATABASE_URL is set.")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "emails",
+    "files",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "crm_email.urls"
+WSGI_APPLICATION = "crm_email.wsgi.application"
+ASGI_APPLICATION = "crm_email.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
+        conn_health_checks=True,
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets the in-process worker thread write while requests read; the
+    # timeout makes a writer wait for the lock instead of failing at once.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "emails:log"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env_str("TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "staticfiles"
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
+MEDIA_URL = "media/"
+
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False  # the composer's fetch() reads it for API calls
+SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+X_FRAME_OPTIONS = "SAMEORIGIN"  # the sandboxed HTML preview is an iframe of ours
+
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env_str("CACHE_URL")}
+        if env_str("CACHE_URL")
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"botocore": {"level": "WARNING"}, "werkzeug": {"level": "WARNING"}},
+}
+
+# --- REST API -------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "emails.api_errors.api_exception_handler",
+    "DEFAULT_PAGINATION_CLASS": "emails.api_errors.PagePagination",
+    "PAGE_SIZE": 20,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "CRM email & file service",
+    "DESCRIPTION": "Send email through Amazon SES, follow every recipient, keep files in S3.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI served from our own static files, not a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+}
+
+# --- Tasks ----------------------------------------------------------------
+# No broker means the embedded default: tasks run in this process, after the
+# transaction commits, on a background thread (see emails/dispatch.py).
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+# Never lose a task: acknowledge only once it finished, hand it back if the
+# worker dies, and let each worker hold one task at a time.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_DEFAULT_PRIORITY = 5
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "priority_steps": list(range(10)),
+    "sep": ":",
+    "queue_order_strategy": "priority",
+    # Longer than the longest task, so an unacked task is not redelivered
+    # while it still runs.
+    "visibility_timeout": 3600,
+}
+# In-process mode only: run tasks on a background thread so a request never
+# waits for SES. Tests turn it off to run them synchronously after commit.
+TASKS_IN_BACKGROUND = env_bool("TASKS_IN_BACKGROUND", True)
+
+EMAIL_SWEEP_INTERVAL_SECONDS = env_int("EMAIL_SWEEP_INTERVAL_SECONDS", 60)
+CELERY_BEAT_SCHEDULE = {
+    "email-sweep": {
+        "task": "emails.tasks.email_sweep_task",
+        "schedule": float(EMAIL_SWEEP_INTERVAL_SECONDS),
+    },
+}
+
+# --- Email and SES --------------------------------------------------------
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django_ses.SESBackend")
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "CRM <noreply@crm.example.com>")
+AWS_ACCESS_KEY_ID = env_str("AWS_ACCESS_KEY_ID") or None
+AWS_SECRET_ACCESS_KEY = env_str("AWS_SECRET_ACCESS_KEY") or None
+AWS_SESSION_TOKEN = env_str("AWS_SESSION_TOKEN") or None
+AWS_SES_REGION_NAME = env_str("AWS_SES_REGION_NAME", "us-east-1")
+AWS_SES_REGION_ENDPOINT_URL = env_str("AWS_SES_REGION_ENDPOINT_URL", f"https://email.{AWS_SES_REGION_NAME}.amazonaws.com")
+AWS_SES_CONFIGURATION_SET = env_str("AWS_SES_CONFIGURATION_SET") or None
+# Our worker paces sends itself (EMAIL_MAX_SEND_RATE) and retries throttling,
+# so django-ses's per-process throttle (which calls GetSendQuota) stays off.
+AWS_SES_AUTO_THROTTLE = None
+# Emulate SES with moto in this process: on by default when no AWS
+# credentials are configured, so the app runs with no AWS account.
+SES_EMULATED = env_bool("SES_EMULATED", not (AWS_ACCESS_KEY_ID or env_str("AWS_PROFILE")))
+
+# SES list price, in USD.
+EMAIL_PRICE_PER_1000_RECIPIENTS = Decimal(env_str("EMAIL_PRICE_PER_1000_RECIPIENTS", "0.10"))
+EMAIL_PRICE_PER_GB_ATTACHMENTS = Decimal(env_str("EMAIL_PRICE_PER_GB_ATTACHMENTS", "0.12"))
+# How long a worker may hold a message in `sending` before the sweeper
+# hands it back to the queue.
+EMAIL_SEND_LEASE_SECONDS = env_int("EMAIL_SEND_LEASE_SECONDS", 300)
+EMAIL_MAX_ATTEMPTS = env_int("EMAIL_MAX_ATTEMPTS", 8)
+EMAIL_RETRY_BACKOFF_SECONDS = env_float("EMAIL_RETRY_BACKOFF_SECONDS", 2.0)
+EMAIL_RETRY_BACKOFF_MAX_SECONDS = env_float("EMAIL_RETRY_BACKOFF_MAX_SECONDS", 600.0)
+EMAIL_QUOTA_CACHE_SECONDS = env_int("EMAIL_QUOTA_CACHE_SECONDS", 300)
+EMAIL_IDEMPOTENCY_TTL_HOURS = env_int("EMAIL_IDEMPOTENCY_TTL_HOURS", 24)
+# Messages claimed per database round trip by a draining worker.
+EMAIL_DRAIN_BATCH_SIZE = env_int("EMAIL_DRAIN_BATCH_SIZE", 100)
+# Outcomes of SES calls are written together once the oldest is this old or
+# this many are pending. A real SES call takes longer than the delay, so each
+# is written before the next starts; only fast local backends batch.
+EMAIL_RECORD_MAX_DELAY_MS = env_float("EMAIL_RECORD_MAX_DELAY_MS", 50.0)
+EMAIL_RECORD_MAX_CALLS = env_int("EMAIL_RECORD_MAX_CALLS", 200)
+
+# --- Files ----------------------------------------------------------------
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+# Serve static files straight from the app's folders, so the embedded
+# default needs no collectstatic step.
+WHITENOISE_USE_FINDERS = True

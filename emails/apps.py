@@ -1,0 +1,9 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class EmailsConfig(AppConfig):
+    name = "emails"
+    verbose_name = "Email"
+    default_auto_field = "django.db.models.BigAutoField"

@@ -1,0 +1,94 @@
+"""The vocabularies of the email log (SPEC section 6) and recipient precedence."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Category(models.TextChoices):
+    AUTH = "auth", "Auth"
+    NOTIFICATION = "notification", "Notification"
+    MARKETING = "marketing", "Marketing"
+    SYSTEM = "system", "System"
+    CLIENT_PORTAL = "client-portal", "Client portal"
+
+
+class Priority(models.TextChoices):
+    LOW = "low", "Low"
+    NORMAL = "normal", "Normal"
+    HIGH = "high", "High"
+    URGENT = "urgent", "Urgent"
+
+
+# Celery priority (0 is served first with the Redis transport's priority
+# order), so urgent and high mail jumps the queue.
+CELERY_PRIORITY = {Priority.URGENT: 0, Priority.HIGH: 2, Priority.NORMAL: 5, Priority.LOW: 8}
+
+
+class MessageStatus(models.TextChoices):
+    SCHEDULED = "scheduled", "Scheduled"
+    QUEUED = "queued", "Queued"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    DELIVERED = "delivered", "Delivered"
+    BOUNCED = "bounced", "Bounced"
+    COMPLAINT = "complaint", "Complaint"
+    FAILED = "failed", "Failed"
+    SUPPRESSED = "suppressed", "Suppressed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class RecipientKind(models.TextChoices):
+    TO = "to", "To"
+    CC = "cc", "Cc"
+    BCC = "bcc", "Bcc"
+
+
+class RecipientStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    SENT = "sent", "Sent"
+    DELIVERY_DELAY = "delivery_delay", "Delivery delayed"
+    DELIVERED = "delivered", "Delivered"
+    OPENED = "opened", "Opened"
+    CLICKED = "clicked", "Clicked"
+    BOUNCED = "bounced", "Bounced"
+    COMPLAINT = "complaint", "Complaint"
+    SUPPRESSED = "suppressed", "Suppressed"
+    REJECTED = "rejected", "Rejected"
+    FAILED = "failed", "Failed"
+
+
+class EventType(models.TextChoices):
+    SEND = "send", "Send"
+    DELIVERY = "delivery", "Delivery"
+    BOUNCE = "bounce", "Bounce"
+    COMPLAINT = "complaint", "Complaint"
+    REJECT = "reject", "Reject"
+    DELIVERY_DELAY = "delivery_delay", "Delivery delay"
+    OPEN = "open", "Open"
+    CLICK = "click", "Click"
+    RENDERING_FAILURE = "rendering_failure", "Rendering failure"
+    FAILURE = "failure", "Send failure"
+
+
+# The delivery chain climbs; terminal outcomes win over all of it, and a
+# complaint wins over a bounce (DESIGN.md, "Recipient status precedence").
+RECIPIENT_RANK: dict[str, int] = {
+    RecipientStatus.QUEUED: 0,
+    RecipientStatus.SENT: 1,
+    RecipientStatus.DELIVERY_DELAY: 2,
+    RecipientStatus.DELIVERED: 3,
+    RecipientStatus.OPENED: 4,
+    RecipientStatus.CLICKED: 5,
+    RecipientStatus.FAILED: 10,
+    RecipientStatus.REJECTED: 10,
+    RecipientStatus.SUPPRESSED: 10,
+    RecipientStatus.BOUNCED: 11,
+    RecipientStatus.COMPLAINT: 12,
+}
+TERMINAL_RECIPIENT_STATUSES = frozenset(s for s, rank in RECIPIENT_RANK.items() if rank >= 10)
+
+
+def recipient_status_after(current: str, proposed: str) -> str:
+    """The status a recipient ends with when `proposed` arrives: it only moves up."""
+    return proposed if RECIPIENT_RANK[proposed] > RECIPIENT_RANK[current] else current

@@ -1,0 +1,170 @@
+"""The email log: messages, their recipients, their events, templates."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+
+from emails.choices import (
+    Category,
+    EventType,
+    MessageStatus,
+    Priority,
+    RecipientKind,
+    RecipientStatus,
+)
+
+
+class Template(models.Model):
+    """A stored template rendered with Django's engine, autoescape on."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    slug = models.SlugField(max_length=100, unique=True, help_text="The name a send's templateId may use.")
+    name = models.CharField(max_length=200)
+    subject = models.CharField(max_length=200)
+    html = models.TextField(blank=True)
+    text = models.TextField(blank=True)
+    category = models.CharField(max_length=20, choices=Category.choices, default=Category.NOTIFICATION)
+    variables = models.JSONField(default=list, blank=True, help_text="Names of the variables it uses.")
+    is_system = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Message(models.Model):
+    """One send request. Its status is derived from its recipients and its lifecycle."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="email_messages")
+    from_email = models.CharField(max_length=320)
+    reply_to = models.EmailField(max_length=254, blank=True)
+    subject = models.CharField(max_length=200)
+    html_body = models.TextField(blank=True)
+    text_body = models.TextField(blank=True)
+    template = models.ForeignKey(Template, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    template_data = models.JSONField(default=dict, blank=True)
+    category = models.CharField(max_length=20, choices=Category.choices)
+    priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.NORMAL)
+    status = models.CharField(max_length=12, choices=MessageStatus.choices, default=MessageStatus.QUEUED)
+    status_reason = models.TextField(blank=True)
+    client_id = models.CharField(max_length=100, blank=True)
+    tags = models.JSONField(default=dict, blank=True)
+    custom_data = models.JSONField(default=dict, blank=True)
+    recipient_count = models.PositiveIntegerField(default=0)
+    sent_count = models.PositiveIntegerField(default=0)
+    failed_count = models.PositiveIntegerField(default=0)
+    cost = models.DecimalField(max_digits=14, decimal_places=8, default=Decimal("0"))
+    size = models.PositiveIntegerField(default=0, help_text="Bytes of raw MIME handed to SES, all calls.")
+    # Not before this time: a scheduled send, or the backoff after throttling.
+    send_after = models.DateTimeField(null=True, blank=True)
+    # While `sending`, the claim is valid until this time; the sweeper
+    # returns messages whose lease ran out to the queue.
+    lease_until = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["owner", "-created_at"], name="msg_owner_created"),
+            models.Index(fields=["category", "status", "-created_at"], name="msg_cat_status_created"),
+            models.Index(fields=["status", "-created_at"], name="msg_status_created"),
+            models.Index(fields=["priority", "-created_at"], name="msg_priority_created"),
+            models.Index(fields=["client_id", "-created_at"], name="msg_client_created"),
+            models.Index(fields=["-created_at"], name="msg_created"),
+            # The drain picks queued work by priority then age; the sweeper
+            # looks for expired leases.
+            models.Index(fields=["status", "send_after"], name="msg_status_send_after"),
+            models.Index(fields=["status", "lease_until"], name="msg_status_lease"),
+        ]
+        permissions = [("view_all_messages", "Can see every user's messages")]
+
+    def __str__(self) -> str:
+        return f"{self.subject} ({self.id})"
+
+
+class Recipient(models.Model):
+    """One address of one message: the unit events, suppression and analytics talk about."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="recipients")
+    kind = models.CharField(max_length=3, choices=RecipientKind.choices)
+    address = models.EmailField(max_length=254, help_text="Lower-cased, for matching.")
+    display_name = models.CharField(max_length=200, blank=True)
+    position = models.PositiveSmallIntegerField(default=0)
+    status = models.CharField(max_length=16, choices=RecipientStatus.choices, default=RecipientStatus.QUEUED)
+    reason = models.TextField(blank=True)
+    ses_message_id = models.CharField(max_length=100, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_event_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["message", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["message", "address"], name="recipient_unique_per_message"),
+        ]
+        indexes = [
+            models.Index(fields=["ses_message_id", "address"], name="recipient_ses_addr"),
+            models.Index(fields=["address"], name="recipient_address"),
+            models.Index(fields=["status"], name="recipient_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.formatted()}"
+
+    def formatted(self) -> str:
+        from email.utils import formataddr
+
+        return formataddr((self.display_name, self.address)) if self.display_name else self.address
+
+
+class Event(models.Model):
+    """Append-only: one row per recipient per SES event. Never updated."""
+
+    message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.CASCADE, related_name="events")
+    recipient = models.ForeignKey(
+        Recipient, null=True, blank=True, on_delete=models.CASCADE, related_name="events"
+    )
+    type = models.CharField(max_length=20, choices=EventType.choices)
+    occurred_at = models.DateTimeField()
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    ses_message_id = models.CharField(max_length=100, blank=True)
+    sns_message_id = models.CharField(max_length=100, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+        indexes = [
+            models.Index(fields=["message", "occurred_at"], name="event_message_time"),
+            models.Index(fields=["type", "-occurred_at"], name="event_type_time"),
+            models.Index(fields=["ses_message_id"], name="event_ses_id"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} at {self.occurred_at:%Y-%m-%d %H:%M:%S}"
+
+
+class IdempotencyKey(models.Model):
+    """The first answer to a POST with an Idempotency-Key, kept for 24 hours."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["owner", "key"], name="idempotency_unique_owner_key")]
+        indexes = [models.Index(fields=["expires_at"], name="idempotency_expiry")]
+

@@ -1,0 +1,139 @@
+"""Reads of the email log. Every list and number is computed by the database."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.cache import cache
+from django.db.models import Avg, Count, Q, QuerySet, Sum
+from django.utils import timezone
+
+from emails.models import Message, Recipient
+from emails.ses import ses_quota
+
+VIEW_ALL_PERMISSION = "emails.view_all_messages"
+
+SORT_FIELDS = {
+    "createdAt": "created_at",
+    "sentAt": "sent_at",
+    "subject": "subject",
+    "status": "status",
+    "priority": "priority",
+    "category": "category",
+    "cost": "cost",
+    "recipients": "recipient_count",
+}
+
+
+@dataclass(frozen=True)
+class EmailFilters:
+    status: str = ""
+    category: str = ""
+    priority: str = ""
+    client_id: str = ""
+    owner_id: int | None = None
+    start_date: date | None = None
+    end_date: date | None = None
+    search: str = ""
+    recipient_status: str = ""
+    sort_by: str = "createdAt"
+    sort_order: str = "desc"
+
+
+def messages_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Message]:
+    """A user's own messages; staff with the permission see everyone's."""
+    if not user.is_authenticated:
+        return Message.objects.none()
+    if user.has_perm(VIEW_ALL_PERMISSION):
+        return Message.objects.all()
+    return Message.objects.filter(owner=user)
+
+
+def _day_start(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def email_list(*, user: AbstractBaseUser | AnonymousUser, filters: EmailFilters) -> QuerySet[Message]:
+    qs = messages_visible_to(user)
+    if filters.status:
+        qs = qs.filter(status=filters.status)
+    if filters.category:
+        qs = qs.filter(category=filters.category)
+    if filters.priority:
+        qs = qs.filter(priority=filters.priority)
+    if filters.client_id:
+        qs = qs.filter(client_id=filters.client_id)
+    if filters.owner_id is not None:
+        qs = qs.filter(owner_id=filters.owner_id)
+    if filters.start_date:
+        qs = qs.filter(created_at__gte=_day_start(filters.start_date))
+    if filters.end_date:
+        # The end date is inclusive: the whole of that day.
+        qs = qs.filter(created_at__lt=_day_start(filters.end_date + timedelta(days=1)))
+    if filters.recipient_status:
+        qs = qs.filter(pk__in=Recipient.objects.filter(status=filters.recipient_status)
+                       .values("message_id"))
+    if filters.search:
+        term = filters.search.strip()
+        match = Q(subject__icontains=term) | Q(client_id=term)
+        match |= Q(pk__in=Recipient.objects.filter(address__icontains=term.lower())
+                   .values("message_id"))
+        try:
+            match |= Q(pk=uuid.UUID(term))
+        except ValueError:
+            pass
+        qs = qs.filter(match)
+    order = SORT_FIELDS.get(filters.sort_by, "created_at")
+    prefix = "" if filters.sort_order == "asc" else "-"
+    return qs.order_by(f"{prefix}{order}", f"{prefix}pk")
+
+
+def email_stats(*, messages: QuerySet[Message]) -> dict[str, Any]:
+    """Totals and breakdowns of a filtered log, in three GROUP BY queries."""
+    base = messages.order_by()
+    totals = base.aggregate(
+        total=Count("pk"),
+        cost=Sum("cost"),
+        size=Avg("size"),
+        recipients=Sum("recipient_count"),
+        sent=Sum("sent_count"),
+        failed=Sum("failed_count"),
+    )
+    return {
+        "totalEmails": totals["total"],
+        "totalRecipients": totals["recipients"] or 0,
+        "totalSent": totals["sent"] or 0,
+        "totalFailed": totals["failed"] or 0,
+        "totalCost": float(totals["cost"] or 0),
+        "avgSize": round(float(totals["size"] or 0)),
+        "byStatus": list(base.values("status").annotate(count=Count("pk")).order_by("-count", "status")),
+        "byCategory": list(base.values("category").annotate(count=Count("pk")).order_by("-count", "category")),
+        "byPriority": list(base.values("priority").annotate(count=Count("pk")).order_by("-count", "priority")),
+    }
+
+
+def email_get(*, user: AbstractBaseUser | AnonymousUser, message_id: uuid.UUID) -> Message:
+    """One message the user may see, with recipients and events; raises Message.DoesNotExist."""
+    return (
+        messages_visible_to(user)
+        .select_related("owner", "template")
+        .prefetch_related("recipients", "events__recipient")
+        .get(pk=message_id)
+    )
+
+
+QUOTA_CACHE_KEY = "emails:ses-quota"
+
+
+def email_quota() -> dict[str, Any]:
+    """SES's quota and 24 h usage, asked of SES at most once per cache period."""
+    quota = cache.get(QUOTA_CACHE_KEY)
+    if quota is None:
+        quota = {**ses_quota(), "fetchedAt": timezone.now().isoformat()}
+        cache.set(QUOTA_CACHE_KEY, quota, settings.EMAIL_QUOTA_CACHE_SECONDS)
+    return quota

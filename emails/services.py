@@ -1,0 +1,453 @@
+"""Writes of the email log: queueing a message and delivering it through SES."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import random
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.mail.backends.base import BaseEmailBackend
+from django.db import IntegrityError, transaction
+from django.db.models import F, Prefetch, Q
+from django.utils import timezone
+
+from emails.choices import EventType, MessageStatus, RecipientKind, RecipientStatus
+from emails.dispatch import email_dispatch
+from emails.exceptions import IdempotencyConflict, SendPermanentError, SendTransientError
+from emails.mime import email_build, recipient_groups
+from emails.models import Event, IdempotencyKey, Message, Recipient, Template
+from emails.rendering import email_render
+from emails.ses import ses_connection, ses_send
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Address:
+    address: str  # lower-cased
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class EmailRequest:
+    """A validated send request, as the API and the composer hand it over."""
+
+    to: list[Address]
+    subject: str
+    category: str
+    cc: list[Address] = field(default_factory=list)
+    bcc: list[Address] = field(default_factory=list)
+    html: str = ""
+    text: str = ""
+    template: Template | None = None
+    template_data: dict[str, Any] = field(default_factory=dict)
+    priority: str = "normal"
+    reply_to: str = ""
+    client_id: str = ""
+    tags: dict[str, str] = field(default_factory=dict)
+    custom_data: dict[str, Any] = field(default_factory=dict)
+
+    def fingerprint(self) -> str:
+        data = asdict(self)
+        data["template"] = str(self.template.pk) if self.template else None
+        return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class QueueResult:
+    message: Message
+    created: bool
+
+
+def email_queue(*, owner: AbstractBaseUser, request: EmailRequest, idempotency_key: str = "") -> QueueResult:
+    """Render, store the message and its recipients in one transaction, then queue it.
+
+    Rendering happens here rather than in the worker so that a template error
+    is a 400 for the caller, and so the log holds exactly what SES was given.
+    With an idempotency key seen in the last 24 hours, the first message is
+    returned and nothing new is stored or sent.
+    """
+    fingerprint = request.fingerprint() if idempotency_key else ""
+    if idempotency_key:
+        existing = _idempotent_message(owner=owner, key=idempotency_key, fingerprint=fingerprint)
+        if existing is not None:
+            return QueueResult(message=existing, created=False)
+
+    if request.template is not None:
+        rendered = email_render(
+            subject=request.subject or request.template.subject,
+            html=request.template.html,
+            text=request.template.text,
+            data=request.template_data,
+        )
+    else:
+        rendered = email_render(subject=request.subject, html=request.html, text=request.text)
+
+    try:
+        with transaction.atomic():
+            message = Message.objects.create(
+                owner=owner,
+                from_email=settings.DEFAULT_FROM_EMAIL,
+                reply_to=request.reply_to,
+                subject=rendered.subject,
+                html_body=rendered.html,
+                text_body=rendered.text,
+                template=request.template,
+                template_data=request.template_data,
+                category=request.category,
+                priority=request.priority,
+                status=MessageStatus.QUEUED,
+                client_id=request.client_id,
+                tags=request.tags,
+                custom_data=request.custom_data,
+                recipient_count=len(request.to) + len(request.cc) + len(request.bcc),
+                size=len(rendered.subject.encode()) + len(rendered.html.encode()) + len(rendered.text.encode()),
+            )
+            Recipient.objects.bulk_create(_recipients_for(message, request))
+            if idempotency_key:
+                IdempotencyKey.objects.create(
+                    owner=owner,
+                    key=idempotency_key,
+                    request_hash=fingerprint,
+                    message=message,
+                    expires_at=timezone.now() + timedelta(hours=settings.EMAIL_IDEMPOTENCY_TTL_HOURS),
+                )
+            email_dispatch(message_id=message.pk, priority=message.priority)
+    except IntegrityError:
+        # Another request with the same key committed first: answer with its message.
+        if idempotency_key:
+            existing = _idempotent_message(owner=owner, key=idempotency_key, fingerprint=fingerprint)
+            if existing is not None:
+                return QueueResult(message=existing, created=False)
+        raise
+    return QueueResult(message=message, created=True)
+
+
+def _recipients_for(message: Message, request: EmailRequest) -> list[Recipient]:
+    rows = []
+    position = 0
+    for kind, addresses in ((RecipientKind.TO, request.to), (RecipientKind.CC, request.cc), (RecipientKind.BCC, request.bcc)):
+        for item in addresses:
+            rows.append(
+                Recipient(message=message, kind=kind, address=item.address, display_name=item.name, position=position)
+            )
+            position += 1
+    return rows
+
+
+def _idempotent_message(*, owner: AbstractBaseUser, key: str, fingerprint: str) -> Message | None:
+    record = (
+        IdempotencyKey.objects.select_related("message")
+        .filter(owner=owner, key=key)
+        .first()
+    )
+    if record is None:
+        return None
+    if record.expires_at <= timezone.now():
+        record.delete()
+        return None
+    if record.request_hash != fingerprint:
+        raise IdempotencyConflict("This Idempotency-Key was already used with a different request.")
+    return record.message
+
+
+# --- Delivery -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeliveryOutcome:
+    delivered: int  # messages finished (sent or failed) in this call
+    retry_in: float | None = None  # seconds, when SES asked us to come back later
+
+
+def _lease_end() -> Any:
+    return timezone.now() + timedelta(seconds=settings.EMAIL_SEND_LEASE_SECONDS)
+
+
+def _due() -> Q:
+    return Q(send_after__isnull=True) | Q(send_after__lte=timezone.now())
+
+
+def email_claim(*, message_id: uuid.UUID) -> bool:
+    """Take one queued message for this worker; False when another has it or it is not due."""
+    return bool(
+        Message.objects.filter(_due(), pk=message_id, status=MessageStatus.QUEUED).update(
+            status=MessageStatus.SENDING, lease_until=_lease_end()
+        )
+    )
+
+
+def email_claim_batch(*, limit: int) -> list[uuid.UUID]:
+    """Take up to `limit` due queued messages, oldest first, skipping ones other workers hold."""
+    with transaction.atomic():
+        ids = list(
+            Message.objects.select_for_update(skip_locked=True)
+            .filter(_due(), status=MessageStatus.QUEUED)
+            .order_by("created_at")
+            .values_list("pk", flat=True)[:limit]
+        )
+        if ids:
+            Message.objects.filter(pk__in=ids).update(status=MessageStatus.SENDING, lease_until=_lease_end())
+    return ids
+
+
+def email_deliver(*, message_id: uuid.UUID) -> DeliveryOutcome:
+    """Claim one message and send it; the Celery task's body."""
+    if not email_claim(message_id=message_id):
+        return DeliveryOutcome(delivered=0)
+    return email_deliver_claimed(message_ids=[message_id])
+
+
+def email_drain(*, limit: int | None = None) -> int:
+    """Deliver queued messages in batches until none is due (or `limit` were done)."""
+    done = 0
+    batch_size = settings.EMAIL_DRAIN_BATCH_SIZE
+    while limit is None or done < limit:
+        ids = email_claim_batch(limit=batch_size if limit is None else min(batch_size, limit - done))
+        if not ids:
+            break
+        outcome = email_deliver_claimed(message_ids=ids)
+        done += outcome.delivered
+        if outcome.retry_in is not None:
+            break
+    return done
+
+
+class _Recorder:
+    """Collects the outcome of SES calls and writes them in few queries.
+
+    It flushes once the oldest unwritten call is EMAIL_RECORD_MAX_DELAY_MS
+    old (or EMAIL_RECORD_MAX_CALLS are pending). Against real SES a call
+    takes longer than that delay, so every call is written before the next
+    one starts; a worker that dies can only cause a duplicate for calls of
+    the last few milliseconds, never a loss.
+    """
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[list[Recipient], str]] = []
+        self.failed: list[tuple[list[Recipient], str]] = []
+        self.finished: list[Message] = []
+        self.oldest: float | None = None
+        self.calls = 0
+
+    def record_sent(self, group: list[Recipient], ses_message_id: str) -> None:
+        self.sent.append((group, ses_message_id))
+        self._touch()
+
+    def record_failed(self, group: list[Recipient], reason: str) -> None:
+        self.failed.append((group, reason))
+        self._touch()
+
+    def record_finished(self, message: Message) -> None:
+        self.finished.append(message)
+
+    def _touch(self) -> None:
+        self.calls += 1
+        if self.oldest is None:
+            self.oldest = time.monotonic()
+
+    def due(self) -> bool:
+        if self.oldest is None:
+            return False
+        waited_ms = (time.monotonic() - self.oldest) * 1000
+        return waited_ms >= settings.EMAIL_RECORD_MAX_DELAY_MS or self.calls >= settings.EMAIL_RECORD_MAX_CALLS
+
+    def flush(self) -> None:
+        if not (self.sent or self.failed or self.finished):
+            return
+        now = timezone.now()
+        recipients: list[Recipient] = []
+        events: list[Event] = []
+        for group, ses_id in self.sent:
+            for r in group:
+                r.status, r.ses_message_id, r.sent_at, r.last_event_at = RecipientStatus.SENT, ses_id, now, now
+                recipients.append(r)
+                events.append(Event(message_id=r.message_id, recipient=r, type=EventType.SEND,
+                                    occurred_at=now, ses_message_id=ses_id))
+        for group, reason in self.failed:
+            for r in group:
+                r.status, r.reason, r.last_event_at = RecipientStatus.FAILED, reason, now
+                recipients.append(r)
+                events.append(Event(message_id=r.message_id, recipient=r, type=EventType.FAILURE,
+                                    occurred_at=now, details={"reason": reason}))
+        with transaction.atomic():
+            if recipients:
+                Recipient.objects.bulk_update(recipients, ["status", "ses_message_id", "sent_at", "reason", "last_event_at"])
+            if events:
+                Event.objects.bulk_create(events)
+            if self.finished:
+                Message.objects.bulk_update(
+                    self.finished,
+                    ["status", "status_reason", "sent_count", "failed_count", "cost", "sent_at", "lease_until",
+                     "send_after", "updated_at"],
+                )
+        self.sent, self.failed, self.finished = [], [], []
+        self.oldest, self.calls = None, 0
+
+
+def email_cost(*, recipients: int) -> Decimal:
+    return settings.EMAIL_PRICE_PER_1000_RECIPIENTS * recipients / 1000
+
+
+@dataclass
+class _MessageSend:
+    """What this worker's calls did for one message."""
+
+    sent: int = 0
+    failed: int = 0
+    failure: str = ""
+    transient: str = ""
+
+
+def email_deliver_claimed(*, message_ids: list[uuid.UUID]) -> DeliveryOutcome:
+    """Send messages this worker has claimed, each in groups of at most 50 addresses."""
+    messages = list(
+        Message.objects.filter(pk__in=message_ids, status=MessageStatus.SENDING)
+        .order_by("created_at")
+        .prefetch_related(
+            Prefetch(
+                "recipients",
+                queryset=Recipient.objects.filter(status=RecipientStatus.QUEUED).order_by("position"),
+                to_attr="pending",
+            )
+        )
+    )
+    recorder = _Recorder()
+    connection = ses_connection()
+    delivered = 0
+    try:
+        for index, message in enumerate(messages):
+            outcome = _send_groups(connection, message, recorder)
+            if outcome.transient:
+                recorder.flush()
+                retry_in = _release_for_retry(message, outcome)
+                _release_unstarted(messages[index + 1 :])
+                return DeliveryOutcome(delivered=delivered, retry_in=retry_in)
+            _finish(message, outcome)
+            recorder.record_finished(message)
+            delivered += 1
+            if recorder.due():
+                recorder.flush()
+    finally:
+        # Whatever was sent is written, even when an error goes on from here,
+        # so the sweeper resends only what truly did not leave.
+        recorder.flush()
+        connection.close()
+    return DeliveryOutcome(delivered=delivered)
+
+
+def _send_groups(connection: BaseEmailBackend, message: Message, recorder: _Recorder) -> _MessageSend:
+    outcome = _MessageSend()
+    for group in recipient_groups(message.pending):  # type: ignore[attr-defined]
+        email = email_build(message=message, group=group)
+        try:
+            ses_id = ses_send(connection=connection, email=email)
+        except SendTransientError as exc:
+            outcome.transient = exc.reason
+            return outcome
+        except SendPermanentError as exc:
+            logger.warning("SES refused message %s: %s", message.pk, exc.reason)
+            recorder.record_failed(group, exc.reason)
+            outcome.failed += len(group)
+            outcome.failure = outcome.failure or exc.reason
+            continue
+        recorder.record_sent(group, ses_id)
+        outcome.sent += len(group)
+    return outcome
+
+
+def _finish(message: Message, outcome: _MessageSend) -> None:
+    """Set the message's outcome once every group has had its SES call."""
+    now = timezone.now()
+    message.sent_count += outcome.sent
+    message.failed_count += outcome.failed
+    message.cost += email_cost(recipients=outcome.sent)
+    if message.sent_count:
+        message.status = MessageStatus.SENT
+        message.sent_at = message.sent_at or now
+    else:
+        message.status = MessageStatus.FAILED
+    message.status_reason = outcome.failure
+    message.lease_until = None
+    message.send_after = None
+    message.updated_at = now
+
+
+def _backoff(attempt: int) -> float:
+    """Exponential backoff with jitter over the upper half of the window."""
+    ceiling = min(settings.EMAIL_RETRY_BACKOFF_MAX_SECONDS, settings.EMAIL_RETRY_BACKOFF_SECONDS * 2**attempt)
+    return random.uniform(ceiling / 2, ceiling)
+
+
+def _release_for_retry(message: Message, outcome: _MessageSend) -> float | None:
+    """Hand a throttled message back to the queue, or fail it after too many attempts."""
+    attempts = message.attempts + 1
+    now = timezone.now()
+    common = {
+        "attempts": attempts,
+        "sent_count": F("sent_count") + outcome.sent,
+        "cost": F("cost") + email_cost(recipients=outcome.sent),
+        "lease_until": None,
+        "updated_at": now,
+    }
+    if attempts < settings.EMAIL_MAX_ATTEMPTS:
+        delay = _backoff(attempts)
+        Message.objects.filter(pk=message.pk).update(
+            status=MessageStatus.QUEUED,
+            status_reason=f"Retrying: {outcome.transient}",
+            send_after=now + timedelta(seconds=delay),
+            **common,
+        )
+        logger.info("SES asked to retry message %s in %.1fs: %s", message.pk, delay, outcome.transient)
+        return delay
+    reason = f"Gave up after {attempts} attempts: {outcome.transient}"
+    with transaction.atomic():
+        unsent = Recipient.objects.filter(message=message, status=RecipientStatus.QUEUED).update(
+            status=RecipientStatus.FAILED, reason=reason, last_event_at=now
+        )
+        Message.objects.filter(pk=message.pk).update(
+            status=MessageStatus.SENT if message.sent_count + outcome.sent else MessageStatus.FAILED,
+            status_reason=reason,
+            failed_count=F("failed_count") + outcome.failed + unsent,
+            **common,
+        )
+    logger.error("Message %s failed: %s", message.pk, reason)
+    return None
+
+
+def _release_unstarted(messages: list[Message]) -> None:
+    if messages:
+        Message.objects.filter(pk__in=[m.pk for m in messages], status=MessageStatus.SENDING).update(
+            status=MessageStatus.QUEUED, lease_until=None
+        )
+
+
+def email_sweep(*, stale_after: timedelta = timedelta(minutes=2)) -> int:
+    """Requeue messages whose worker died, and re-dispatch queued ones whose task was lost."""
+    now = timezone.now()
+    requeued = Message.objects.filter(status=MessageStatus.SENDING, lease_until__lt=now).update(
+        status=MessageStatus.QUEUED, lease_until=None
+    )
+    if requeued:
+        logger.warning("Sweeper returned %d message(s) with an expired lease to the queue.", requeued)
+    cutoff = now - stale_after
+    waiting = (
+        Message.objects.filter(status=MessageStatus.QUEUED)
+        .filter(Q(send_after__lte=cutoff) | Q(send_after__isnull=True, created_at__lt=cutoff))
+        .order_by("created_at")
+        .values_list("pk", "priority")[:1000]
+    )
+    count = 0
+    for message_id, priority in waiting:
+        email_dispatch(message_id=message_id, priority=priority)
+        count += 1
+    return requeued + count
