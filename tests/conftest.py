@@ -1,0 +1,100 @@
+"""Shared fixtures: users, an API client, SES answered by moto, tasks run synchronously."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Permission
+from moto import mock_aws
+from rest_framework.test import APIClient
+
+from tests.factories import UserFactory
+
+# Playwright's sync API runs an event loop in the test thread; Django's
+# async-safety guard would otherwise refuse the ORM calls of live_server tests.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(autouse=True)
+def _test_settings(settings: Any, tmp_path: Any) -> None:
+    # Tasks run synchronously after commit, so a test sees the outcome.
+    settings.TASKS_IN_BACKGROUND = False
+    # Tests start moto themselves (the `ses` fixture), never the emulator.
+    settings.SES_EMULATED = False
+    settings.EMAIL_RETRY_BACKOFF_SECONDS = 0
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+
+@pytest.fixture
+def user(db: Any) -> Any:
+    return UserFactory()
+
+
+@pytest.fixture
+def other_user(db: Any) -> Any:
+    return UserFactory()
+
+
+@pytest.fixture
+def staff_user(db: Any) -> Any:
+    staff = UserFactory(is_staff=True)
+    staff.user_permissions.add(Permission.objects.get(codename="view_all_messages"))
+    return staff
+
+
+@pytest.fixture
+def api(user: Any) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+@pytest.fixture
+def ses(settings: Any) -> Iterator[Any]:
+    """SES answered by moto through the real django-ses backend; yields moto's SES backend."""
+    settings.EMAIL_BACKEND = "django_ses.SESBackend"
+    settings.AWS_ACCESS_KEY_ID = None
+    settings.AWS_SECRET_ACCESS_KEY = None
+    with mock_aws():
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.ses.models import ses_backends
+
+        from emails.ses import ses_identity_verify
+
+        ses_identity_verify(settings.DEFAULT_FROM_EMAIL)
+        yield ses_backends[DEFAULT_ACCOUNT_ID][settings.AWS_SES_REGION_NAME]
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    """Debian's Chromium: Playwright's own browser download does not work here."""
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--disable-quic",
+        ],
+    }
+
+
+@pytest.fixture
+def post_email(api: APIClient, django_capture_on_commit_callbacks: Any) -> Any:
+    """POST /api/email and run what the commit scheduled (the worker), as after a real commit."""
+
+    def post(payload: dict[str, Any], client: APIClient | None = None, **headers: str) -> Any:
+        with django_capture_on_commit_callbacks(execute=True):
+            return (client or api).post("/api/email", payload, format="json", headers=headers)
+
+    return post
