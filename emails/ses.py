@@ -16,6 +16,7 @@ from django.core.mail.backends.base import BaseEmailBackend
 from django.utils import timezone
 
 from emails.exceptions import ProviderUnavailable, SendPermanentError, SendTransientError
+from emails.mime import SES_MAX_ADDRESSES_PER_CALL
 
 logger = logging.getLogger(__name__)
 
@@ -127,6 +128,7 @@ def ses_emulator_ensure() -> None:
 
         emulator = mock_aws()
         emulator.start()
+        moto_recipient_count_fix()
         _emulator = emulator
         ses_identity_verify(settings.DEFAULT_FROM_EMAIL)
         logger.info("SES is emulated by moto in this process (SES_EMULATED).")
@@ -136,3 +138,15 @@ def ses_identity_verify(from_email: str) -> None:
     """Verify the sender's domain; moto, like SES in the sandbox, refuses unverified senders."""
     address = parseaddr(from_email)[1]
     ses_client().verify_domain_identity(Domain=address.rpartition("@")[2])
+
+
+def moto_recipient_count_fix() -> None:
+    """Make moto count a call's recipients as SES does.
+
+    moto adds the To/Cc header addresses to the Destinations it was given and
+    counts both, so a call of 50 addresses with any of them in To or Cc,
+    which SES accepts, is refused by moto. SES counts the Destinations. Our own grouping (emails.mime) keeps every call within 50.
+    """
+    import moto.ses.models
+
+    moto.ses.models.RECIPIENT_LIMIT = 2 * SES_MAX_ADDRESSES_PER_CALL

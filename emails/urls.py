@@ -1,4 +1,16 @@
+"""The staff's web pages (the API is in emails/api_urls.py)."""
+
 from __future__ import annotations
 
+from django.urls import path
+
+from emails import views
+
 app_name = "emails"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.ComposeView.as_view(), name="compose"),
+    path("compose", views.ComposeView.as_view()),
+    path("emails", views.LogView.as_view(), name="log"),
+    path("emails/export.csv", views.log_export, name="export"),
+    path("emails/<uuid:message_id>", views.DetailView.as_view(), name="detail"),
+]

@@ -65,8 +65,9 @@ def ses(settings: Any) -> Iterator[Any]:
         from moto.core import DEFAULT_ACCOUNT_ID
         from moto.ses.models import ses_backends
 
-        from emails.ses import ses_identity_verify
+        from emails.ses import moto_recipient_count_fix, ses_identity_verify
 
+        moto_recipient_count_fix()
         ses_identity_verify(settings.DEFAULT_FROM_EMAIL)
         yield ses_backends[DEFAULT_ACCOUNT_ID][settings.AWS_SES_REGION_NAME]
 
