@@ -225,7 +225,9 @@ AWS_ACCESS_KEY_ID = env_str("AWS_ACCESS_KEY_ID") or None
 AWS_SECRET_ACCESS_KEY = env_str("AWS_SECRET_ACCESS_KEY") or None
 AWS_SESSION_TOKEN = env_str("AWS_SESSION_TOKEN") or None
 AWS_SES_REGION_NAME = env_str("AWS_SES_REGION_NAME", "us-east-1")
-AWS_SES_REGION_ENDPOINT_URL = env_str("AWS_SES_REGION_ENDPOINT_URL", f"https://email.{AWS_SES_REGION_NAME}.amazonaws.com")
+AWS_SES_REGION_ENDPOINT_URL = env_str(
+    "AWS_SES_REGION_ENDPOINT_URL", f"https://email.{AWS_SES_REGION_NAME}.amazonaws.com"
+)
 AWS_SES_CONFIGURATION_SET = env_str("AWS_SES_CONFIGURATION_SET") or None
 # Our worker paces sends itself (EMAIL_MAX_SEND_RATE) and retries throttling,
 # so django-ses's per-process throttle (which calls GetSendQuota) stays off.

@@ -41,24 +41,81 @@ class EventInline(ReadOnlyInline):
 
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
-    list_display = ["subject", "owner", "category", "priority", "status_badge", "recipient_count",
-                    "sent_count", "cost", "created_at"]
+    list_display = [
+        "subject",
+        "owner",
+        "category",
+        "priority",
+        "status_badge",
+        "recipient_count",
+        "sent_count",
+        "cost",
+        "created_at",
+    ]
     list_filter = ["status", "category", "priority", "created_at"]
-    search_fields = ["=id", "subject", "client_id", "recipients__address", "=recipients__ses_message_id",
-                     "owner__username", "owner__email"]
+    search_fields = [
+        "=id",
+        "subject",
+        "client_id",
+        "recipients__address",
+        "=recipients__ses_message_id",
+        "owner__username",
+        "owner__email",
+    ]
     date_hierarchy = "created_at"
     list_select_related = ["owner"]
     inlines = [RecipientInline, EventInline]
-    readonly_fields = ["id", "owner", "from_email", "reply_to", "subject", "template", "template_data",
-                       "category", "priority", "status", "status_reason", "client_id", "tags", "custom_data",
-                       "recipient_count", "sent_count", "failed_count", "cost", "size", "send_after",
-                       "lease_until", "attempts", "created_at", "updated_at", "sent_at", "text_body", "html_body"]
+    readonly_fields = [
+        "id",
+        "owner",
+        "from_email",
+        "reply_to",
+        "subject",
+        "template",
+        "template_data",
+        "category",
+        "priority",
+        "status",
+        "status_reason",
+        "client_id",
+        "tags",
+        "custom_data",
+        "recipient_count",
+        "sent_count",
+        "failed_count",
+        "cost",
+        "size",
+        "send_after",
+        "lease_until",
+        "attempts",
+        "created_at",
+        "updated_at",
+        "sent_at",
+        "text_body",
+        "html_body",
+    ]
     fieldsets = [
         (None, {"fields": ["id", "owner", "status", "status_reason", "subject", "from_email", "reply_to"]}),
         ("Classification", {"fields": ["category", "priority", "client_id", "tags", "custom_data"]}),
         ("Content", {"fields": ["template", "template_data", "text_body", "html_body"], "classes": ["collapse"]}),
-        ("Delivery", {"fields": ["recipient_count", "sent_count", "failed_count", "cost", "size", "attempts",
-                                 "send_after", "lease_until", "created_at", "sent_at", "updated_at"]}),
+        (
+            "Delivery",
+            {
+                "fields": [
+                    "recipient_count",
+                    "sent_count",
+                    "failed_count",
+                    "cost",
+                    "size",
+                    "attempts",
+                    "send_after",
+                    "lease_until",
+                    "created_at",
+                    "sent_at",
+                    "updated_at",
+                ]
+            },
+        ),
     ]
 
     @admin.display(description="status", ordering="status")

@@ -23,7 +23,10 @@ from emails.serializers import (
 from emails.services import email_queue
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
-    "Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
     description="The same key from the same user within 24 h returns the first result and sends nothing new.",
 )
 
@@ -92,6 +95,4 @@ class EmailDetailView(APIView):
 class EmailQuotaView(APIView):
     @extend_schema(responses={200: dict})
     def get(self, request: Request) -> Response:
-        return Response(
-            {"success": True, "data": email_quota(), "message": "Send quota retrieved successfully"}
-        )
+        return Response({"success": True, "data": email_quota(), "message": "Send quota retrieved successfully"})

@@ -16,7 +16,9 @@ if TYPE_CHECKING:
 SES_MAX_ADDRESSES_PER_CALL = 50
 
 
-def recipient_groups(recipients: Sequence[Recipient], size: int = SES_MAX_ADDRESSES_PER_CALL) -> Iterator[list[Recipient]]:
+def recipient_groups(
+    recipients: Sequence[Recipient], size: int = SES_MAX_ADDRESSES_PER_CALL
+) -> Iterator[list[Recipient]]:
     """Split recipients, in order, into groups SES accepts in one call."""
     for start in range(0, len(recipients), size):
         yield list(recipients[start : start + size])

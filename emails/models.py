@@ -132,9 +132,7 @@ class Event(models.Model):
     """Append-only: one row per recipient per SES event. Never updated."""
 
     message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.CASCADE, related_name="events")
-    recipient = models.ForeignKey(
-        Recipient, null=True, blank=True, on_delete=models.CASCADE, related_name="events"
-    )
+    recipient = models.ForeignKey(Recipient, null=True, blank=True, on_delete=models.CASCADE, related_name="events")
     type = models.CharField(max_length=20, choices=EventType.choices)
     occurred_at = models.DateTimeField()
     recorded_at = models.DateTimeField(auto_now_add=True)
@@ -168,3 +166,5 @@ class IdempotencyKey(models.Model):
         constraints = [models.UniqueConstraint(fields=["owner", "key"], name="idempotency_unique_owner_key")]
         indexes = [models.Index(fields=["expires_at"], name="idempotency_expiry")]
 
+    def __str__(self) -> str:
+        return self.key

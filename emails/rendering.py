@@ -67,11 +67,42 @@ def email_render(*, subject: str, html: str, text: str, data: dict[str, Any] | N
     return Rendered(subject=subject, html=html, text=text)
 
 
-_PREVIEW_TAGS = nh3.ALLOWED_TAGS | {"html", "body", "head", "style", "center", "font", "table", "tbody",
-                                    "thead", "tfoot", "tr", "td", "th", "span", "div", "img", "hr"}
+_PREVIEW_TAGS = nh3.ALLOWED_TAGS | {
+    "html",
+    "body",
+    "head",
+    "style",
+    "center",
+    "font",
+    "table",
+    "tbody",
+    "thead",
+    "tfoot",
+    "tr",
+    "td",
+    "th",
+    "span",
+    "div",
+    "img",
+    "hr",
+}
 _PREVIEW_ATTRIBUTES: dict[str, set[str]] = {
-    "*": {"style", "class", "align", "width", "height", "bgcolor", "color", "valign", "border",
-          "cellpadding", "cellspacing", "title", "dir", "lang"},
+    "*": {
+        "style",
+        "class",
+        "align",
+        "width",
+        "height",
+        "bgcolor",
+        "color",
+        "valign",
+        "border",
+        "cellpadding",
+        "cellspacing",
+        "title",
+        "dir",
+        "lang",
+    },
     "a": {"href", "title"},
     "img": {"src", "alt", "width", "height"},
     "td": {"colspan", "rowspan"},

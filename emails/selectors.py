@@ -76,13 +76,11 @@ def email_list(*, user: AbstractBaseUser | AnonymousUser, filters: EmailFilters)
         # The end date is inclusive: the whole of that day.
         qs = qs.filter(created_at__lt=_day_start(filters.end_date + timedelta(days=1)))
     if filters.recipient_status:
-        qs = qs.filter(pk__in=Recipient.objects.filter(status=filters.recipient_status)
-                       .values("message_id"))
+        qs = qs.filter(pk__in=Recipient.objects.filter(status=filters.recipient_status).values("message_id"))
     if filters.search:
         term = filters.search.strip()
         match = Q(subject__icontains=term) | Q(client_id=term)
-        match |= Q(pk__in=Recipient.objects.filter(address__icontains=term.lower())
-                   .values("message_id"))
+        match |= Q(pk__in=Recipient.objects.filter(address__icontains=term.lower()).values("message_id"))
         try:
             match |= Q(pk=uuid.UUID(term))
         except ValueError:

@@ -24,7 +24,7 @@ MAX_BODY = 50_000
 def _has_control_chars(value: str) -> bool:
     # CR and LF would end a header and start another; no control character
     # belongs in one.
-    return any(ord(ch) < 32 and ch != "\t" or ord(ch) == 127 for ch in value)
+    return any((ord(ch) < 32 and ch != "\t") or ord(ch) == 127 for ch in value)
 
 
 def header_value_check(value: str) -> str:
@@ -103,8 +103,9 @@ class EmailSendSerializer(serializers.Serializer):
     to = AddressListField()
     cc = AddressListField(required=False)
     bcc = AddressListField(required=False)
-    subject = serializers.CharField(required=False, allow_blank=True, max_length=MAX_SUBJECT,
-                                    validators=[header_value_check])
+    subject = serializers.CharField(
+        required=False, allow_blank=True, max_length=MAX_SUBJECT, validators=[header_value_check]
+    )
     htmlContent = serializers.CharField(required=False, allow_blank=True, max_length=MAX_BODY, trim_whitespace=False)
     textContent = serializers.CharField(required=False, allow_blank=True, max_length=MAX_BODY, trim_whitespace=False)
     templateId = serializers.CharField(required=False, allow_blank=True, max_length=100)
@@ -112,8 +113,7 @@ class EmailSendSerializer(serializers.Serializer):
     category = serializers.ChoiceField(choices=Category.choices)
     priority = serializers.ChoiceField(choices=Priority.choices, default=Priority.NORMAL)
     replyTo = serializers.EmailField(required=False, allow_blank=True, validators=[header_value_check])
-    clientId = serializers.CharField(required=False, allow_blank=True, max_length=100,
-                                     validators=[header_value_check])
+    clientId = serializers.CharField(required=False, allow_blank=True, max_length=100, validators=[header_value_check])
     tags = serializers.DictField(child=serializers.CharField(max_length=256, allow_blank=True), required=False)
     customData = serializers.DictField(required=False)
     attachments = _RefusedField("Attachments are not supported by this server yet; nothing was sent.")
@@ -272,9 +272,29 @@ class MessageSummarySerializer(serializers.ModelSerializer):
     class Meta:
         model = Message
         fields = [
-            "messageId", "emailLogId", "userId", "replyTo", "to", "cc", "bcc", "subject",
-            "category", "priority", "status", "statusReason", "clientId", "templateId", "tags",
-            "recipientCount", "sentCount", "failedCount", "cost", "size", "createdAt", "updatedAt", "sentAt",
+            "messageId",
+            "emailLogId",
+            "userId",
+            "replyTo",
+            "to",
+            "cc",
+            "bcc",
+            "subject",
+            "category",
+            "priority",
+            "status",
+            "statusReason",
+            "clientId",
+            "templateId",
+            "tags",
+            "recipientCount",
+            "sentCount",
+            "failedCount",
+            "cost",
+            "size",
+            "createdAt",
+            "updatedAt",
+            "sentAt",
         ]
 
     replyTo = serializers.CharField(source="reply_to")
@@ -311,9 +331,16 @@ class MessageDetailSerializer(MessageSummarySerializer):
     events = EventSerializer(many=True)
 
     class Meta(MessageSummarySerializer.Meta):
-        fields = MessageSummarySerializer.Meta.fields + [
-            "htmlContent", "textContent", "templateData", "customData", "attempts", "sesMessageIds",
-            "recipients", "events",
+        fields = [
+            *MessageSummarySerializer.Meta.fields,
+            "htmlContent",
+            "textContent",
+            "templateData",
+            "customData",
+            "attempts",
+            "sesMessageIds",
+            "recipients",
+            "events",
         ]
 
     def get_sesMessageIds(self, message: Message) -> list[str]:

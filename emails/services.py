@@ -17,10 +17,17 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import IntegrityError, transaction
-from django.db.models import F, Prefetch, Q
+from django.db.models import Prefetch, Q
 from django.utils import timezone
 
-from emails.choices import EventType, MessageStatus, RecipientKind, RecipientStatus
+from emails.choices import (
+    RECIPIENT_RANK,
+    TERMINAL_RECIPIENT_STATUSES,
+    EventType,
+    MessageStatus,
+    RecipientKind,
+    RecipientStatus,
+)
 from emails.dispatch import email_dispatch
 from emails.exceptions import IdempotencyConflict, SendPermanentError, SendTransientError
 from emails.mime import email_build, recipient_groups
@@ -135,7 +142,11 @@ def email_queue(*, owner: AbstractBaseUser, request: EmailRequest, idempotency_k
 def _recipients_for(message: Message, request: EmailRequest) -> list[Recipient]:
     rows = []
     position = 0
-    for kind, addresses in ((RecipientKind.TO, request.to), (RecipientKind.CC, request.cc), (RecipientKind.BCC, request.bcc)):
+    for kind, addresses in (
+        (RecipientKind.TO, request.to),
+        (RecipientKind.CC, request.cc),
+        (RecipientKind.BCC, request.bcc),
+    ):
         for item in addresses:
             rows.append(
                 Recipient(message=message, kind=kind, address=item.address, display_name=item.name, position=position)
@@ -145,11 +156,7 @@ def _recipients_for(message: Message, request: EmailRequest) -> list[Recipient]:
 
 
 def _idempotent_message(*, owner: AbstractBaseUser, key: str, fingerprint: str) -> Message | None:
-    record = (
-        IdempotencyKey.objects.select_related("message")
-        .filter(owner=owner, key=key)
-        .first()
-    )
+    record = IdempotencyKey.objects.select_related("message").filter(owner=owner, key=key).first()
     if record is None:
         return None
     if record.expires_at <= timezone.now():
@@ -271,24 +278,49 @@ class _Recorder:
             for r in group:
                 r.status, r.ses_message_id, r.sent_at, r.last_event_at = RecipientStatus.SENT, ses_id, now, now
                 recipients.append(r)
-                events.append(Event(message_id=r.message_id, recipient=r, type=EventType.SEND,
-                                    occurred_at=now, ses_message_id=ses_id))
+                events.append(
+                    Event(
+                        message_id=r.message_id,
+                        recipient=r,
+                        type=EventType.SEND,
+                        occurred_at=now,
+                        ses_message_id=ses_id,
+                    )
+                )
         for group, reason in self.failed:
             for r in group:
                 r.status, r.reason, r.last_event_at = RecipientStatus.FAILED, reason, now
                 recipients.append(r)
-                events.append(Event(message_id=r.message_id, recipient=r, type=EventType.FAILURE,
-                                    occurred_at=now, details={"reason": reason}))
+                events.append(
+                    Event(
+                        message_id=r.message_id,
+                        recipient=r,
+                        type=EventType.FAILURE,
+                        occurred_at=now,
+                        details={"reason": reason},
+                    )
+                )
         with transaction.atomic():
             if recipients:
-                Recipient.objects.bulk_update(recipients, ["status", "ses_message_id", "sent_at", "reason", "last_event_at"])
+                Recipient.objects.bulk_update(
+                    recipients, ["status", "ses_message_id", "sent_at", "reason", "last_event_at"]
+                )
             if events:
                 Event.objects.bulk_create(events)
             if self.finished:
                 Message.objects.bulk_update(
                     self.finished,
-                    ["status", "status_reason", "sent_count", "failed_count", "cost", "sent_at", "lease_until",
-                     "send_after", "updated_at"],
+                    [
+                        "status",
+                        "status_reason",
+                        "sent_count",
+                        "failed_count",
+                        "cost",
+                        "sent_at",
+                        "lease_until",
+                        "send_after",
+                        "updated_at",
+                    ],
                 )
         self.sent, self.failed, self.finished = [], [], []
         self.oldest, self.calls = None, 0
@@ -298,14 +330,35 @@ def email_cost(*, recipients: int) -> Decimal:
     return settings.EMAIL_PRICE_PER_1000_RECIPIENTS * recipients / 1000
 
 
+# Recipients SES accepted, whatever happened to them afterwards.
+_ACCEPTED = frozenset(RECIPIENT_RANK) - {RecipientStatus.QUEUED} - TERMINAL_RECIPIENT_STATUSES | {
+    RecipientStatus.BOUNCED,
+    RecipientStatus.COMPLAINT,
+}
+_REFUSED = frozenset({RecipientStatus.FAILED, RecipientStatus.REJECTED})
+
+
 @dataclass
 class _MessageSend:
-    """What this worker's calls did for one message."""
+    """A message's recipients as loaded, and what this worker's calls did for them.
 
+    Counts are taken from the recipients' rows, not added to the message's,
+    so a message resumed after a crash still ends with true totals.
+    """
+
+    pending: list[Recipient]
     sent: int = 0
     failed: int = 0
     failure: str = ""
     transient: str = ""
+
+    @classmethod
+    def of(cls, message: Message) -> _MessageSend:
+        rows: list[Recipient] = message.all_recipients  # type: ignore[attr-defined]
+        outcome = cls(pending=[r for r in rows if r.status == RecipientStatus.QUEUED])
+        outcome.sent = sum(1 for r in rows if r.status in _ACCEPTED)
+        outcome.failed = sum(1 for r in rows if r.status in _REFUSED)
+        return outcome
 
 
 def email_deliver_claimed(*, message_ids: list[uuid.UUID]) -> DeliveryOutcome:
@@ -314,11 +367,7 @@ def email_deliver_claimed(*, message_ids: list[uuid.UUID]) -> DeliveryOutcome:
         Message.objects.filter(pk__in=message_ids, status=MessageStatus.SENDING)
         .order_by("created_at")
         .prefetch_related(
-            Prefetch(
-                "recipients",
-                queryset=Recipient.objects.filter(status=RecipientStatus.QUEUED).order_by("position"),
-                to_attr="pending",
-            )
+            Prefetch("recipients", queryset=Recipient.objects.order_by("position"), to_attr="all_recipients")
         )
     )
     recorder = _Recorder()
@@ -346,8 +395,8 @@ def email_deliver_claimed(*, message_ids: list[uuid.UUID]) -> DeliveryOutcome:
 
 
 def _send_groups(connection: BaseEmailBackend, message: Message, recorder: _Recorder) -> _MessageSend:
-    outcome = _MessageSend()
-    for group in recipient_groups(message.pending):  # type: ignore[attr-defined]
+    outcome = _MessageSend.of(message)
+    for group in recipient_groups(outcome.pending):
         email = email_build(message=message, group=group)
         try:
             ses_id = ses_send(connection=connection, email=email)
@@ -368,9 +417,9 @@ def _send_groups(connection: BaseEmailBackend, message: Message, recorder: _Reco
 def _finish(message: Message, outcome: _MessageSend) -> None:
     """Set the message's outcome once every group has had its SES call."""
     now = timezone.now()
-    message.sent_count += outcome.sent
-    message.failed_count += outcome.failed
-    message.cost += email_cost(recipients=outcome.sent)
+    message.sent_count = outcome.sent
+    message.failed_count = outcome.failed
+    message.cost = email_cost(recipients=outcome.sent)
     if message.sent_count:
         message.status = MessageStatus.SENT
         message.sent_at = message.sent_at or now
@@ -394,8 +443,8 @@ def _release_for_retry(message: Message, outcome: _MessageSend) -> float | None:
     now = timezone.now()
     common = {
         "attempts": attempts,
-        "sent_count": F("sent_count") + outcome.sent,
-        "cost": F("cost") + email_cost(recipients=outcome.sent),
+        "sent_count": outcome.sent,
+        "cost": email_cost(recipients=outcome.sent),
         "lease_until": None,
         "updated_at": now,
     }
@@ -415,9 +464,9 @@ def _release_for_retry(message: Message, outcome: _MessageSend) -> float | None:
             status=RecipientStatus.FAILED, reason=reason, last_event_at=now
         )
         Message.objects.filter(pk=message.pk).update(
-            status=MessageStatus.SENT if message.sent_count + outcome.sent else MessageStatus.FAILED,
+            status=MessageStatus.SENT if outcome.sent else MessageStatus.FAILED,
             status_reason=reason,
-            failed_count=F("failed_count") + outcome.failed + unsent,
+            failed_count=outcome.failed + unsent,
             **common,
         )
     logger.error("Message %s failed: %s", message.pk, reason)

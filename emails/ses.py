@@ -145,7 +145,8 @@ def moto_recipient_count_fix() -> None:
 
     moto adds the To/Cc header addresses to the Destinations it was given and
     counts both, so a call of 50 addresses with any of them in To or Cc,
-    which SES accepts, is refused by moto. SES counts the Destinations. Our own grouping (emails.mime) keeps every call within 50.
+    which SES accepts, is refused by moto. SES counts the Destinations.
+    Our own grouping (emails.mime) keeps every call within 50.
     """
     import moto.ses.models
 

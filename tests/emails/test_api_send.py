@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import email
 import email.policy
+from decimal import Decimal
 from email.header import decode_header, make_header
 from email.utils import parseaddr
-from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -70,8 +70,9 @@ SEED_EXAMPLES = {
 
 
 def _raw(sent: Any) -> email.message.EmailMessage:
-    return email.message_from_bytes(sent.raw_data.encode() if isinstance(sent.raw_data, str) else sent.raw_data,
-                                    policy=email.policy.default)
+    return email.message_from_bytes(
+        sent.raw_data.encode() if isinstance(sent.raw_data, str) else sent.raw_data, policy=email.policy.default
+    )
 
 
 @pytest.mark.parametrize("name", sorted(SEED_EXAMPLES))
@@ -122,8 +123,9 @@ def test_a_60_recipient_message_goes_out_in_calls_of_at_most_50(post_email: Any,
     to = [f"to{i}@example.com" for i in range(30)]
     cc = [f"cc{i}@example.com" for i in range(15)]
     bcc = [f"bcc{i}@example.com" for i in range(15)]
-    response = post_email({"to": to, "cc": cc, "bcc": bcc, "subject": "Big", "textContent": "Hi",
-                           "category": "notification"})
+    response = post_email(
+        {"to": to, "cc": cc, "bcc": bcc, "subject": "Big", "textContent": "Hi", "category": "notification"}
+    )
     assert response.status_code == 201
 
     assert len(ses.sent_messages) == 2
@@ -150,8 +152,14 @@ def test_a_60_recipient_message_goes_out_in_calls_of_at_most_50(post_email: Any,
 
 
 def test_it_encodes_non_ascii_subjects_and_names(post_email: Any, ses: Any) -> None:
-    response = post_email({"to": ["Zoë Ångström <zoe@example.com>"], "subject": "Grüße aus Köln — 東京",
-                           "textContent": "Ünïcödé body", "category": "notification"})
+    response = post_email(
+        {
+            "to": ["Zoë Ångström <zoe@example.com>"],
+            "subject": "Grüße aus Köln — 東京",
+            "textContent": "Ünïcödé body",
+            "category": "notification",
+        }
+    )
     assert response.status_code == 201
     raw_text = ses.sent_messages[0].raw_data
     raw_text = raw_text if isinstance(raw_text, str) else raw_text.decode()
@@ -164,17 +172,33 @@ def test_it_encodes_non_ascii_subjects_and_names(post_email: Any, ses: Any) -> N
 
 
 def test_addresses_are_lowercased_and_duplicates_dropped(post_email: Any, ses: Any) -> None:
-    post_email({"to": ["Jane@Example.COM", "jane@example.com"], "cc": "JANE@example.com", "bcc": ["x@example.com"],
-                "subject": "Dupes", "textContent": "x", "category": "notification"})
+    post_email(
+        {
+            "to": ["Jane@Example.COM", "jane@example.com"],
+            "cc": "JANE@example.com",
+            "bcc": ["x@example.com"],
+            "subject": "Dupes",
+            "textContent": "x",
+            "category": "notification",
+        }
+    )
     message = Message.objects.get()
-    assert list(message.recipients.values_list("kind", "address")) == [("to", "jane@example.com"),
-                                                                      ("bcc", "x@example.com")]
+    assert list(message.recipients.values_list("kind", "address")) == [
+        ("to", "jane@example.com"),
+        ("bcc", "x@example.com"),
+    ]
     assert message.recipient_count == 2
 
 
 def test_a_template_renders_with_its_variables_escaped(post_email: Any, ses: Any) -> None:
-    response = post_email({"to": "a@example.com", "templateId": "welcome",
-                           "templateData": {"name": "<script>alert(1)</script>"}, "category": "auth"})
+    response = post_email(
+        {
+            "to": "a@example.com",
+            "templateId": "welcome",
+            "templateData": {"name": "<script>alert(1)</script>"},
+            "category": "auth",
+        }
+    )
     assert response.status_code == 201
     message = Message.objects.get()
     assert "<script>" not in message.html_body
@@ -185,8 +209,14 @@ def test_a_template_renders_with_its_variables_escaped(post_email: Any, ses: Any
 
 
 def test_html_only_gets_a_text_part_derived_and_css_inlined(post_email: Any, ses: Any) -> None:
-    post_email({"to": "a@example.com", "subject": "Styled", "category": "notification",
-                "htmlContent": "<style>p { color: red }</style><p>Hello <b>world</b></p>"})
+    post_email(
+        {
+            "to": "a@example.com",
+            "subject": "Styled",
+            "category": "notification",
+            "htmlContent": "<style>p { color: red }</style><p>Hello <b>world</b></p>",
+        }
+    )
     parsed = _raw(ses.sent_messages[0])
     assert parsed.get_content_type() == "multipart/alternative"
     text = parsed.get_body(preferencelist=("plain",)).get_content()
@@ -210,8 +240,15 @@ TOO_LONG = "x" * 50_001
     [
         ({"to": [f"u{i}@example.com" for i in range(51)]}, ["to"], "At most 50"),
         ({"cc": [f"u{i}@example.com" for i in range(51)]}, ["cc"], "At most 50"),
-        ({"to": [f"t{i}@example.com" for i in range(50)], "cc": [f"c{i}@example.com" for i in range(50)],
-          "bcc": "b@example.com"}, ["recipients"], "cannot exceed 100"),
+        (
+            {
+                "to": [f"t{i}@example.com" for i in range(50)],
+                "cc": [f"c{i}@example.com" for i in range(50)],
+                "bcc": "b@example.com",
+            },
+            ["recipients"],
+            "cannot exceed 100",
+        ),
         ({"to": "not-an-address"}, ["to"], "valid email"),
         ({"to": ["ok@example.com", "bad@"]}, ["to", 1], "valid email"),
         ({"to": 42}, ["to"], "email address"),
@@ -229,8 +266,11 @@ TOO_LONG = "x" * 50_001
         ({"replyTo": "a@example.com\nBcc: b@example.com"}, ["replyTo"], "valid email"),
         ({"templateId": "no-such-template"}, ["templateId"], "No template"),
         ({"tags": {"a": ["not", "a", "string"]}}, ["tags", "a"], "valid string"),
-        ({"attachments": [{"filename": "a.txt", "content": "eA==", "contentType": "text/plain"}]},
-         ["attachments"], "not supported"),
+        (
+            {"attachments": [{"filename": "a.txt", "content": "eA==", "contentType": "text/plain"}]},
+            ["attachments"],
+            "not supported",
+        ),
     ],
 )
 def test_it_refuses_bad_input_with_a_field_message_and_stores_nothing(
@@ -323,8 +363,9 @@ def test_token_authentication_works(db: Any, user: Any, django_capture_on_commit
     token = Token.objects.create(user=user)
     client = APIClient()
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post("/api/email", SEED_EXAMPLES["basic"], format="json",
-                               headers={"Authorization": f"Token {token.key}"})
+        response = client.post(
+            "/api/email", SEED_EXAMPLES["basic"], format="json", headers={"Authorization": f"Token {token.key}"}
+        )
     assert response.status_code == 201
     assert Message.objects.get().owner == user
 

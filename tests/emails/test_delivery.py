@@ -1,0 +1,195 @@
+"""The worker: claiming, SES failures, retries, the sweeper. SES is moto behind django-ses."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import botocore.client
+import pytest
+from botocore.exceptions import ClientError
+from django.utils import timezone
+
+from emails.models import Event, Message
+from emails.services import email_claim, email_claim_batch, email_deliver, email_drain, email_sweep
+
+PAYLOAD = {"to": "a@example.com", "subject": "Hi", "textContent": "Hello", "category": "notification"}
+
+
+def _ses_errors(monkeypatch: Any, codes: list[tuple[str, int]]) -> list[str]:
+    """Make SendRawEmail answer these errors first (moto cannot throttle), then reach moto."""
+    real_call = botocore.client.BaseClient._make_api_call
+    answered: list[str] = []
+
+    def call(self: Any, operation: str, params: dict[str, Any]) -> Any:
+        if operation == "SendRawEmail" and codes:
+            code, status = codes.pop(0)
+            answered.append(code)
+            raise ClientError(
+                {
+                    "Error": {"Code": code, "Message": f"{code} from the test"},
+                    "ResponseMetadata": {"HTTPStatusCode": status},
+                },
+                operation,
+            )
+        return real_call(self, operation, params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", call)
+    return answered
+
+
+def test_throttling_is_retried_then_sent(post_email: Any, ses: Any, monkeypatch: Any) -> None:
+    answered = _ses_errors(monkeypatch, [("Throttling", 400), ("ServiceUnavailable", 503)])
+
+    response = post_email(PAYLOAD)
+
+    assert response.status_code == 201
+    assert answered == ["Throttling", "ServiceUnavailable"]
+    message = Message.objects.get()
+    assert message.status == "sent"
+    assert message.attempts == 2
+    assert len(ses.sent_messages) == 1
+    assert message.recipients.get().status == "sent"
+
+
+def test_a_message_still_throttled_after_max_attempts_fails_with_the_reason(
+    post_email: Any, ses: Any, monkeypatch: Any, settings: Any
+) -> None:
+    settings.EMAIL_MAX_ATTEMPTS = 3
+    _ses_errors(monkeypatch, [("Throttling", 400)] * 5)
+
+    post_email(PAYLOAD)
+
+    message = Message.objects.get()
+    assert message.status == "failed"
+    assert "Gave up after 3 attempts" in message.status_reason
+    assert "Throttling" in message.status_reason
+    assert message.recipients.get().status == "failed"
+    assert ses.sent_messages == []
+
+
+def test_a_throttled_message_waits_for_its_backoff(api: Any, ses: Any, monkeypatch: Any, settings: Any) -> None:
+    settings.EMAIL_RETRY_BACKOFF_SECONDS = 30
+    _ses_errors(monkeypatch, [("Throttling", 400)])
+    message_id = api.post("/api/email", PAYLOAD, format="json").json()["data"]["messageId"]
+
+    email_deliver(message_id=message_id)
+
+    message = Message.objects.get()
+    assert message.status == "queued"
+    assert message.send_after is not None and message.send_after > timezone.now() + timedelta(seconds=10)
+    assert message.status_reason.startswith("Retrying: Throttling")
+    assert email_claim(message_id=message.pk) is False  # not due yet
+    Message.objects.update(send_after=timezone.now())
+    email_deliver(message_id=message.pk)
+    assert Message.objects.get().status == "sent"
+
+
+def test_an_unverified_sender_is_rejected_and_marked_failed(post_email: Any, ses: Any, settings: Any) -> None:
+    settings.DEFAULT_FROM_EMAIL = "Someone <someone@unverified.example.org>"
+
+    post_email(PAYLOAD)
+
+    message = Message.objects.get()
+    assert message.status == "failed"
+    assert "MessageRejected" in message.status_reason
+    assert "someone@unverified.example.org" in message.status_reason
+    recipient = message.recipients.get()
+    assert recipient.status == "failed" and "MessageRejected" in recipient.reason
+    assert Event.objects.filter(message=message, type="failure").count() == 1
+    assert message.cost == 0
+    assert ses.sent_messages == []
+
+
+def test_a_rejected_group_does_not_stop_the_others(post_email: Any, ses: Any, monkeypatch: Any) -> None:
+    _ses_errors(monkeypatch, [("MessageRejected", 400)])
+    to = [f"u{i}@example.com" for i in range(60)]
+
+    post_email({**PAYLOAD, "to": to[:50], "cc": to[50:]})
+
+    message = Message.objects.get()
+    assert message.status == "sent"  # some recipients got it
+    assert message.sent_count == 10 and message.failed_count == 50
+    assert message.status_reason.startswith("MessageRejected")
+    assert message.recipients.filter(status="failed").count() == 50
+    assert len(ses.sent_messages) == 1
+
+
+def test_only_one_worker_can_claim_a_message(api: Any, ses: Any) -> None:
+    message_id = api.post("/api/email", PAYLOAD, format="json").json()["data"]["messageId"]
+
+    assert email_claim(message_id=message_id) is True
+    assert email_claim(message_id=message_id) is False
+    assert email_claim_batch(limit=10) == []
+    # A second worker told to deliver it sends nothing.
+    assert email_deliver(message_id=message_id).delivered == 0
+    assert ses.sent_messages == []
+
+
+def test_a_worker_killed_mid_send_is_swept_and_resends_only_what_did_not_leave(
+    api: Any, ses: Any, monkeypatch: Any, settings: Any
+) -> None:
+    to = [f"u{i}@example.com" for i in range(70)]
+    message_id = api.post("/api/email", {**PAYLOAD, "to": to[:50], "cc": to[50:]}, format="json").json()["data"][
+        "messageId"
+    ]
+    real_call = botocore.client.BaseClient._make_api_call
+    calls = {"n": 0}
+
+    def dies_on_second_call(self: Any, operation: str, params: dict[str, Any]) -> Any:
+        if operation == "SendRawEmail":
+            calls["n"] += 1
+            if calls["n"] == 2:
+                raise SystemExit("worker killed")  # not an SES error: the process is going away
+        return real_call(self, operation, params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", dies_on_second_call)
+    with pytest.raises(SystemExit):
+        email_deliver(message_id=message_id)
+
+    message = Message.objects.get()
+    assert message.status == "sending"  # the worker died holding it
+    assert message.recipients.filter(status="sent").count() == 50  # the first call was written
+    assert email_sweep() == 0  # the lease has not run out yet
+
+    Message.objects.update(lease_until=timezone.now() - timedelta(seconds=1))
+    monkeypatch.undo()
+    settings.TASKS_IN_BACKGROUND = False
+    from django.db import transaction
+
+    with transaction.atomic():
+        swept = email_sweep()
+    assert swept >= 1
+    email_drain()
+
+    message = Message.objects.get()
+    assert message.status == "sent"
+    assert message.sent_count == 70
+    assert len(ses.sent_messages) == 2  # the first group was not sent again
+    assert Event.objects.filter(message=message, type="send").count() == 70
+
+
+def test_the_sweeper_redispatches_queued_messages_whose_task_was_lost(
+    api: Any, ses: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    api.post("/api/email", PAYLOAD, format="json")  # its commit hook never runs: the task is lost
+    Message.objects.update(created_at=timezone.now() - timedelta(minutes=5))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert email_sweep() == 1
+
+    assert Message.objects.get().status == "sent"
+    assert len(ses.sent_messages) == 1
+
+
+def test_drain_delivers_every_due_message_in_batches(api: Any, ses: Any, settings: Any) -> None:
+    settings.EMAIL_DRAIN_BATCH_SIZE = 3
+    for i in range(7):
+        api.post("/api/email", {**PAYLOAD, "to": f"u{i}@example.com"}, format="json")
+    Message.objects.filter(recipients__address="u6@example.com").update(send_after=timezone.now() + timedelta(hours=1))
+
+    assert email_drain() == 6
+
+    assert Message.objects.filter(status="sent").count() == 6
+    assert Message.objects.filter(status="queued").count() == 1
+    assert len(ses.sent_messages) == 6
