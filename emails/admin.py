@@ -25,14 +25,21 @@ class ReadOnlyInline(admin.TabularInline):
 
 class RecipientInline(ReadOnlyInline):
     model = Recipient
-    fields = ["kind", "address", "display_name", "status", "reason", "ses_message_id", "sent_at", "last_event_at"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "kind",
+        "address",
+        "display_name",
+        "status",
+        "reason",
+        "ses_message_id",
+        "sent_at",
+        "last_event_at",
+    )
 
 
 class EventInline(ReadOnlyInline):
     model = Event
-    fields = ["occurred_at", "type", "recipient", "ses_message_id", "sns_message_id", "details"]
-    readonly_fields = fields
+    fields = readonly_fields = ("occurred_at", "type", "recipient", "ses_message_id", "sns_message_id", "details")
     ordering = ["occurred_at", "id"]
 
     def get_queryset(self, request: HttpRequest) -> Any:

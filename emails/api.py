@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from typing import cast
 
+from django.contrib.auth.models import User
 from django.core.paginator import Paginator
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -39,7 +41,9 @@ class EmailCollectionView(APIView):
             return invalid_response({"Idempotency-Key": ["At most 255 characters."]})
         serializer = EmailSendSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        result = email_queue(owner=request.user, request=serializer.to_request(), idempotency_key=key)
+        # IsAuthenticated let only signed-in users this far.
+        owner = cast(User, request.user)
+        result = email_queue(owner=owner, request=serializer.to_request(), idempotency_key=key)
         message = result.message
         return Response(
             {

@@ -22,7 +22,7 @@ class Priority(models.TextChoices):
 
 # Celery priority (0 is served first with the Redis transport's priority
 # order), so urgent and high mail jumps the queue.
-CELERY_PRIORITY = {Priority.URGENT: 0, Priority.HIGH: 2, Priority.NORMAL: 5, Priority.LOW: 8}
+CELERY_PRIORITY: dict[str, int] = {Priority.URGENT: 0, Priority.HIGH: 2, Priority.NORMAL: 5, Priority.LOW: 8}
 
 
 class MessageStatus(models.TextChoices):

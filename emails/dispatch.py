@@ -13,6 +13,7 @@ import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
+from typing import Any
 
 from django.conf import settings
 from django.db import close_old_connections, transaction
@@ -43,12 +44,11 @@ def _send_now(message_id: str, priority: str, countdown: float) -> None:
     from emails.tasks import email_send_task
 
     if not settings.CELERY_TASK_ALWAYS_EAGER:
-        email_send_task.apply_async(
-            args=[message_id], priority=CELERY_PRIORITY.get(priority, 5), countdown=countdown or None
-        )
+        options: dict[str, Any] = {"countdown": countdown} if countdown else {}
+        email_send_task.apply_async(args=(message_id,), priority=CELERY_PRIORITY.get(priority, 5), **options)
         return
     if not settings.TASKS_IN_BACKGROUND:
-        email_send_task.apply(args=[message_id])
+        email_send_task.apply(args=(message_id,))
         return
     if countdown:
         timer = threading.Timer(countdown, _submit, args=(message_id,))
@@ -67,7 +67,7 @@ def _run_in_thread(message_id: str) -> None:
 
     close_old_connections()
     try:
-        email_send_task.apply(args=[message_id])
+        email_send_task.apply(args=(message_id,))
     except Exception:  # the thread must survive; the sweeper will retry the message
         logger.exception("In-process delivery of %s failed", message_id)
     finally:

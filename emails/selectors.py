@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.cache import cache
 from django.db.models import Avg, Count, Q, QuerySet, Sum
 from django.utils import timezone
@@ -45,7 +45,7 @@ class EmailFilters:
     sort_order: str = "desc"
 
 
-def messages_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Message]:
+def messages_visible_to(user: User | AnonymousUser) -> QuerySet[Message]:
     """A user's own messages; staff with the permission see everyone's."""
     if not user.is_authenticated:
         return Message.objects.none()
@@ -58,7 +58,7 @@ def _day_start(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
-def email_list(*, user: AbstractBaseUser | AnonymousUser, filters: EmailFilters) -> QuerySet[Message]:
+def email_list(*, user: User | AnonymousUser, filters: EmailFilters) -> QuerySet[Message]:
     qs = messages_visible_to(user)
     if filters.status:
         qs = qs.filter(status=filters.status)
@@ -115,7 +115,7 @@ def email_stats(*, messages: QuerySet[Message]) -> dict[str, Any]:
     }
 
 
-def email_get(*, user: AbstractBaseUser | AnonymousUser, message_id: uuid.UUID) -> Message:
+def email_get(*, user: User | AnonymousUser, message_id: uuid.UUID) -> Message:
     """One message the user may see, with recipients and events; raises Message.DoesNotExist."""
     return (
         messages_visible_to(user)

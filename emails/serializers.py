@@ -27,10 +27,9 @@ def _has_control_chars(value: str) -> bool:
     return any((ord(ch) < 32 and ch != "\t") or ord(ch) == 127 for ch in value)
 
 
-def header_value_check(value: str) -> str:
+def header_value_check(value: str) -> None:
     if _has_control_chars(value):
         raise serializers.ValidationError("Must be a single line, without control characters.")
-    return value
 
 
 class AddressListField(serializers.Field):
@@ -69,7 +68,8 @@ class AddressListField(serializers.Field):
                 local, _, domain = address.rpartition("@")
                 result.append(Address(address=f"{local}@{domain}".lower(), name=name.strip()))
         if errors:
-            raise serializers.ValidationError(errors if isinstance(data, list) else errors[0])
+            detail: Any = errors if isinstance(data, list) else errors[0]
+            raise serializers.ValidationError(detail)
         if len(result) > MAX_PER_FIELD:
             self.fail("too_many")
         return result

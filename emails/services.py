@@ -8,13 +8,14 @@ import logging
 import random
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import IntegrityError, transaction
 from django.db.models import Prefetch, Q
@@ -75,7 +76,7 @@ class QueueResult:
     created: bool
 
 
-def email_queue(*, owner: AbstractBaseUser, request: EmailRequest, idempotency_key: str = "") -> QueueResult:
+def email_queue(*, owner: User, request: EmailRequest, idempotency_key: str = "") -> QueueResult:
     """Render, store the message and its recipients in one transaction, then queue it.
 
     Rendering happens here rather than in the worker so that a template error
@@ -155,7 +156,7 @@ def _recipients_for(message: Message, request: EmailRequest) -> list[Recipient]:
     return rows
 
 
-def _idempotent_message(*, owner: AbstractBaseUser, key: str, fingerprint: str) -> Message | None:
+def _idempotent_message(*, owner: User, key: str, fingerprint: str) -> Message | None:
     record = IdempotencyKey.objects.select_related("message").filter(owner=owner, key=key).first()
     if record is None:
         return None
@@ -473,7 +474,7 @@ def _release_for_retry(message: Message, outcome: _MessageSend) -> float | None:
     return None
 
 
-def _release_unstarted(messages: list[Message]) -> None:
+def _release_unstarted(messages: Sequence[Message]) -> None:
     if messages:
         Message.objects.filter(pk__in=[m.pk for m in messages], status=MessageStatus.SENDING).update(
             status=MessageStatus.QUEUED, lease_until=None
