@@ -7,3 +7,8 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm_email.settings")
 
 application = get_wsgi_application()
+
+# The embedded default has no Celery beat; the web process sweeps instead.
+from emails.dispatch import in_process_sweeper_start  # noqa: E402
+
+in_process_sweeper_start()

@@ -72,3 +72,29 @@ def _run_in_thread(message_id: str) -> None:
         logger.exception("In-process delivery of %s failed", message_id)
     finally:
         close_old_connections()
+
+
+_sweeper_started = False
+
+
+def in_process_sweeper_start() -> None:
+    """Without a broker there is no Celery beat: sweep from a timer thread of the web process."""
+    global _sweeper_started
+    if _sweeper_started or not (settings.CELERY_TASK_ALWAYS_EAGER and settings.TASKS_IN_BACKGROUND):
+        return
+    _sweeper_started = True
+
+    def loop() -> None:
+        from emails.services import email_sweep
+
+        stop = threading.Event()
+        while not stop.wait(settings.EMAIL_SWEEP_INTERVAL_SECONDS):
+            close_old_connections()
+            try:
+                email_sweep()
+            except Exception:  # keep sweeping; the next round may succeed
+                logger.exception("In-process sweep failed")
+            finally:
+                close_old_connections()
+
+    threading.Thread(target=loop, name="email-sweeper", daemon=True).start()
