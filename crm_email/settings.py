@@ -229,12 +229,22 @@ AWS_SES_REGION_ENDPOINT_URL = env_str(
     "AWS_SES_REGION_ENDPOINT_URL", f"https://email.{AWS_SES_REGION_NAME}.amazonaws.com"
 )
 AWS_SES_CONFIGURATION_SET = env_str("AWS_SES_CONFIGURATION_SET") or None
-# Our worker paces sends itself (EMAIL_MAX_SEND_RATE) and retries throttling,
-# so django-ses's per-process throttle (which calls GetSendQuota) stays off.
+# Our workers pace sends together (emails/pacing.py) and retry throttling, so
+# django-ses's per-process throttle stays off.
 AWS_SES_AUTO_THROTTLE = None
 # Emulate SES with moto in this process: on by default when no AWS
 # credentials are configured, so the app runs with no AWS account.
 SES_EMULATED = env_bool("SES_EMULATED", not (AWS_ACCESS_KEY_ID or env_str("AWS_PROFILE")))
+
+# Pacing: all workers together stay under SES's MaxSendRate (recipients per
+# second, from GetSendQuota, cached) or EMAIL_MAX_SEND_RATE when lower. With
+# Redis the workers of every machine share one timeline.
+EMAIL_PACE_SENDS = env_bool("EMAIL_PACE_SENDS", True)
+EMAIL_PACE_USE_SES_QUOTA = env_bool("EMAIL_PACE_USE_SES_QUOTA", True)
+EMAIL_MAX_SEND_RATE = env_float("EMAIL_MAX_SEND_RATE", 0.0)
+EMAIL_PACE_REDIS_URL = env_str(
+    "EMAIL_PACE_REDIS_URL", CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else ""
+)
 
 # SES list price, in USD.
 EMAIL_PRICE_PER_1000_RECIPIENTS = Decimal(env_str("EMAIL_PRICE_PER_1000_RECIPIENTS", "0.10"))

@@ -34,6 +34,7 @@ from emails.exceptions import IdempotencyConflict, SendPermanentError, SendTrans
 from emails.mime import email_build, recipient_groups
 from emails.models import Event, IdempotencyKey, Message, Recipient, Template
 from emails.rendering import email_render
+from emails.pacing import send_pace
 from emails.ses import ses_connection, ses_send
 
 logger = logging.getLogger(__name__)
@@ -399,6 +400,7 @@ def _send_groups(connection: BaseEmailBackend, message: Message, recorder: _Reco
     outcome = _MessageSend.of(message)
     for group in recipient_groups(outcome.pending):
         email = email_build(message=message, group=group)
+        send_pace(recipients=len(group))
         try:
             ses_id = ses_send(connection=connection, email=email)
         except SendTransientError as exc:

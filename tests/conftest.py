@@ -27,6 +27,8 @@ def _test_settings(settings: Any, tmp_path: Any) -> None:
     # Tests start moto themselves (the `ses` fixture), never the emulator.
     settings.SES_EMULATED = False
     settings.EMAIL_RETRY_BACKOFF_SECONDS = 0
+    # moto's quota allows one recipient a second; pacing has its own tests.
+    settings.EMAIL_PACE_SENDS = False
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 

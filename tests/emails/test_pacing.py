@@ -1,0 +1,73 @@
+"""Pacing: reservations on one timeline keep all workers under the send rate."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+
+from emails import pacing
+from emails.pacing import send_rate, send_slot_reserve
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+@pytest.fixture
+def fresh_local_timeline(monkeypatch: Any, settings: Any) -> None:
+    settings.EMAIL_PACE_REDIS_URL = ""
+    monkeypatch.setattr(pacing, "_local_free_at", 0.0)
+
+
+def test_calls_are_spaced_by_their_recipients_over_the_rate(fresh_local_timeline: None) -> None:
+    first = send_slot_reserve(recipients=50, rate=10)
+    second = send_slot_reserve(recipients=5, rate=10)
+    third = send_slot_reserve(recipients=1, rate=10)
+
+    assert first == 0
+    # The second waits for the first call's 50 recipients at 10/s.
+    assert second == pytest.approx(5.0, abs=0.05)
+    assert third == pytest.approx(5.5, abs=0.05)
+
+
+def test_the_rate_is_ses_max_send_rate_or_a_lower_configured_one(ses: Any, settings: Any) -> None:
+    from django.core.cache import cache
+
+    cache.clear()
+    settings.EMAIL_MAX_SEND_RATE = 0
+    assert send_rate() == 1.0  # moto's sandbox MaxSendRate
+    settings.EMAIL_MAX_SEND_RATE = 0.5
+    assert send_rate() == 0.5
+    settings.EMAIL_MAX_SEND_RATE = 14
+    assert send_rate() == 1.0  # a configured rate only ever lowers SES's
+
+
+def test_workers_share_one_timeline_in_redis(settings: Any) -> None:
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
+    try:
+        client.ping()
+    except redis.RedisError:
+        assert not os.environ.get("CI"), f"Redis is not reachable at {REDIS_URL}"
+        pytest.skip(f"Redis is not reachable at {REDIS_URL}")
+    client.delete(pacing.PACE_KEY)
+    settings.EMAIL_PACE_REDIS_URL = REDIS_URL
+
+    waits = [send_slot_reserve(recipients=10, rate=100) for _ in range(3)]
+
+    assert waits[0] == pytest.approx(0, abs=0.05)
+    assert waits[1] == pytest.approx(0.1, abs=0.05)
+    assert waits[2] == pytest.approx(0.2, abs=0.05)
+    assert float(client.get(pacing.PACE_KEY) or 0) > 0
+    client.delete(pacing.PACE_KEY)
+
+
+def test_a_paced_send_still_delivers(post_email: Any, ses: Any, settings: Any, fresh_local_timeline: None) -> None:
+    settings.EMAIL_PACE_SENDS = True
+    settings.EMAIL_PACE_USE_SES_QUOTA = False
+    settings.EMAIL_MAX_SEND_RATE = 1000
+    response = post_email({"to": "a@example.com", "subject": "Hi", "textContent": "x", "category": "auth"})
+    assert response.status_code == 201
+    assert len(ses.sent_messages) == 1
+    assert pacing._local_free_at > 0  # the call reserved its slot
