@@ -33,8 +33,8 @@ from emails.dispatch import email_dispatch
 from emails.exceptions import IdempotencyConflict, SendPermanentError, SendTransientError
 from emails.mime import email_build, recipient_groups
 from emails.models import Event, IdempotencyKey, Message, Recipient, Template
-from emails.rendering import email_render
 from emails.pacing import send_pace
+from emails.rendering import email_render
 from emails.ses import ses_connection, ses_send
 
 logger = logging.getLogger(__name__)
