@@ -86,71 +86,107 @@ class SerializerErrorsForm(forms.Form):
 
 class ComposeForm(SerializerErrorsForm):
     to = forms.CharField(
-        label="To", required=False, help_text=ADDRESS_HELP,
-        widget=forms.TextInput(attrs={"placeholder": "client@example.com", "autocomplete": "off",
-                                      "data-address-field": ""}),
+        label="To",
+        required=False,
+        help_text=ADDRESS_HELP,
+        widget=forms.TextInput(
+            attrs={"placeholder": "client@example.com", "autocomplete": "off", "data-address-field": ""}
+        ),
     )
-    cc = forms.CharField(label="Cc", required=False,
-                         widget=forms.TextInput(attrs={"autocomplete": "off", "data-address-field": ""}))
-    bcc = forms.CharField(label="Bcc", required=False, help_text="Bcc addresses are never shown to anyone.",
-                          widget=forms.TextInput(attrs={"autocomplete": "off", "data-address-field": ""}))
+    cc = forms.CharField(
+        label="Cc", required=False, widget=forms.TextInput(attrs={"autocomplete": "off", "data-address-field": ""})
+    )
+    bcc = forms.CharField(
+        label="Bcc",
+        required=False,
+        help_text="Bcc addresses are never shown to anyone.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "data-address-field": ""}),
+    )
     subject = forms.CharField(label="Subject", required=False, widget=forms.TextInput(attrs={"maxlength": 200}))
     htmlContent = forms.CharField(
-        label="HTML body", required=False,
-        widget=forms.Textarea(attrs={"rows": 10, "spellcheck": "true", "class": "mono",
-                                     "placeholder": "<p>Hello …</p>"}),
+        label="HTML body",
+        required=False,
+        widget=forms.Textarea(
+            attrs={"rows": 10, "spellcheck": "true", "class": "mono", "placeholder": "<p>Hello …</p>"}
+        ),
     )
     textContent = forms.CharField(
-        label="Text body", required=False, help_text="Left empty, it is derived from the HTML body.",
+        label="Text body",
+        required=False,
+        help_text="Left empty, it is derived from the HTML body.",
         widget=forms.Textarea(attrs={"rows": 6}),
     )
     templateId = forms.ModelChoiceField(
-        label="Template", required=False, queryset=Template.objects.all(), empty_label="— No template —",
+        label="Template",
+        required=False,
+        queryset=Template.objects.all(),
+        empty_label="— No template —",
         help_text="A template supplies subject and bodies; fields filled here are ignored except the subject.",
     )
     templateData = forms.CharField(
-        label="Template data (JSON)", required=False,
+        label="Template data (JSON)",
+        required=False,
         widget=forms.Textarea(attrs={"rows": 4, "class": "mono", "placeholder": '{"name": "Jane"}'}),
     )
-    category = forms.ChoiceField(label="Category", required=False,
-                                 choices=_blank("— Choose a category —", Category.choices))
-    priority = forms.ChoiceField(label="Priority", required=False, choices=Priority.choices,
-                                 initial=Priority.NORMAL)
-    replyTo = forms.CharField(label="Reply-To", required=False,
-                              widget=forms.EmailInput(attrs={"placeholder": "optional"}))
-    clientId = forms.CharField(label="Client id", required=False,
-                               widget=forms.TextInput(attrs={"placeholder": "optional"}))
+    category = forms.ChoiceField(
+        label="Category", required=False, choices=_blank("— Choose a category —", Category.choices)
+    )
+    priority = forms.ChoiceField(label="Priority", required=False, choices=Priority.choices, initial=Priority.NORMAL)
+    replyTo = forms.CharField(
+        label="Reply-To", required=False, widget=forms.EmailInput(attrs={"placeholder": "optional"})
+    )
+    clientId = forms.CharField(
+        label="Client id", required=False, widget=forms.TextInput(attrs={"placeholder": "optional"})
+    )
 
     EXTRA_ERROR_KEYS = ("content",)
 
     # The fields whose raw text is handed to the serializer as is; the others
     # (template data) need parsing first.
-    PLAIN_FIELDS = ("to", "cc", "bcc", "subject", "htmlContent", "textContent", "templateId",
-                    "category", "priority", "replyTo", "clientId")
+    PLAIN_FIELDS = (
+        "to",
+        "cc",
+        "bcc",
+        "subject",
+        "htmlContent",
+        "textContent",
+        "templateId",
+        "category",
+        "priority",
+        "replyTo",
+        "clientId",
+    )
 
 
 class LogFilterForm(SerializerErrorsForm):
-    search = forms.CharField(label="Search", required=False,
-                             widget=forms.TextInput(attrs={"type": "search",
-                                                           "placeholder": "Subject, address, client id or message id"}))
+    search = forms.CharField(
+        label="Search",
+        required=False,
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Subject, address, client id or message id"}),
+    )
     status = forms.ChoiceField(label="Status", required=False, choices=_blank("Any status", MessageStatus.choices))
     category = forms.ChoiceField(label="Category", required=False, choices=_blank("Any category", Category.choices))
     priority = forms.ChoiceField(label="Priority", required=False, choices=_blank("Any priority", Priority.choices))
-    recipientStatus = forms.ChoiceField(label="Recipient status", required=False,
-                                        choices=_blank("Any recipient status", RecipientStatus.choices))
+    recipientStatus = forms.ChoiceField(
+        label="Recipient status", required=False, choices=_blank("Any recipient status", RecipientStatus.choices)
+    )
     clientId = forms.CharField(label="Client id", required=False)
     startDate = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     endDate = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     userId = forms.TypedChoiceField(label="User", required=False)
-    limit = forms.ChoiceField(label="Per page", required=False, initial="20",
-                              choices=[("10", "10"), ("20", "20"), ("50", "50"), ("100", "100")])
+    limit = forms.ChoiceField(
+        label="Per page",
+        required=False,
+        initial="20",
+        choices=[("10", "10"), ("20", "20"), ("50", "50"), ("100", "100")],
+    )
 
     def __init__(self, *args: Any, show_users: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if show_users:
             users = get_user_model().objects.order_by("username").only("pk", "username", "first_name", "last_name")
-            self.fields["userId"].choices = _blank(
-                "Any user", [(str(u.pk), u.get_full_name() or u.get_username()) for u in users]
-            )
+            field = self.fields["userId"]
+            assert isinstance(field, forms.ChoiceField)
+            field.choices = _blank("Any user", [(str(u.pk), u.get_full_name() or u.get_username()) for u in users])
         else:
             del self.fields["userId"]

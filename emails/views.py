@@ -19,14 +19,16 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.contrib.auth.models import AnonymousUser
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.views import View
 
-from emails.choices import MessageStatus
+from emails.choices import Category, MessageStatus
 from emails.exceptions import EmailRenderError
 from emails.forms import ComposeForm, LogFilterForm
 from emails.mime import SES_MAX_ADDRESSES_PER_CALL
@@ -88,9 +90,11 @@ class ComposeView(LoginRequiredMixin, View):
         form = ComposeForm(data=request.POST)
         payload, errors = _compose_payload(request.POST)
         serializer = EmailSendSerializer(data=payload)
+        owner = request.user
+        assert not isinstance(owner, AnonymousUser)  # LoginRequiredMixin
         if serializer.is_valid() and not errors:
             try:
-                result = email_queue(owner=request.user, request=serializer.to_request())
+                result = email_queue(owner=owner, request=serializer.to_request())
             except EmailRenderError as exc:
                 errors["content"] = [f"The template could not be rendered: {exc}"]
             else:
@@ -99,8 +103,9 @@ class ComposeView(LoginRequiredMixin, View):
                 note = f"Email queued for {count} recipient{'s' if count != 1 else ''}."
                 calls = ses_call_count(count)
                 if calls > 1:
-                    note += (f" It goes out as {calls} SES messages of at most {SES_MAX_ADDRESSES_PER_CALL} "
-                             "addresses each.")
+                    note += (
+                        f" It goes out as {calls} SES messages of at most {SES_MAX_ADDRESSES_PER_CALL} addresses each."
+                    )
                 messages.success(request, note)
                 return HttpResponseRedirect(reverse("emails:detail", args=[message.pk]))
         else:
@@ -142,7 +147,7 @@ SORT_COLUMNS = [
 @dataclass(frozen=True)
 class LogRow:
     message: Message
-    first_to: str
+    first_to: Recipient | None
     more: int
 
 
@@ -168,7 +173,7 @@ def _clean_query(data: QueryDict) -> QueryDict:
 def _log_row(message: Message) -> LogRow:
     recipients = list(message.recipients.all())  # prefetched, in position order
     first = next((r for r in recipients if r.kind == "to"), recipients[0] if recipients else None)
-    return LogRow(message=message, first_to=first.formatted() if first else "", more=max(len(recipients) - 1, 0))
+    return LogRow(message=message, first_to=first, more=max(len(recipients) - 1, 0))
 
 
 def _sort_links(sort_by: str, sort_order: str) -> list[SortLink]:
@@ -180,16 +185,30 @@ def _sort_links(sort_by: str, sort_order: str) -> list[SortLink]:
     return links
 
 
+def _chips(rows: list[dict[str, Any]], key: str, choices: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    """A stats breakdown with each value's label, for the summary's filter chips."""
+    labels = dict(choices)
+    return [{"value": row[key], "label": labels.get(row[key], row[key]), "count": row["count"]} for row in rows]
+
+
 class LogView(LoginRequiredMixin, View):
     template_name = "emails/log.html"
 
     def get(self, request: HttpRequest) -> HttpResponse:
         can_view_all = request.user.has_perm(VIEW_ALL_PERMISSION)
         query = _clean_query(request.GET)
-        form = LogFilterForm(data=query, show_users=can_view_all)
         serializer = EmailQuerySerializer(data=query)
-        context: dict[str, Any] = {"form": form, "query": query, "can_view_all": can_view_all,
-                                   "page": None, "rows": [], "stats": None}
+        shown = query.copy()  # what the filter form shows: the query, with the page size it gets by default
+        shown.setdefault("limit", str(serializer.fields["limit"].default))
+        form = LogFilterForm(data=shown, show_users=can_view_all)
+        context: dict[str, Any] = {
+            "form": form,
+            "query": query,
+            "can_view_all": can_view_all,
+            "page": None,
+            "rows": [],
+            "stats": None,
+        }
         if not serializer.is_valid():
             form.set_errors(serializer.errors)
             context["sort_links"] = _sort_links("createdAt", "desc")
@@ -199,19 +218,35 @@ class LogView(LoginRequiredMixin, View):
         found = email_list(user=request.user, filters=serializer.to_filters())
         paginator = Paginator(found.select_related("owner").prefetch_related("recipients"), data["limit"])
         page = paginator.get_page(data["page"])
+        stats = email_stats(messages=found)
         context.update(
             page=page,
             rows=[_log_row(message) for message in page.object_list],
             page_range=paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1),
-            stats=email_stats(messages=found),
+            stats=stats,
+            status_chips=_chips(stats["byStatus"], "status", MessageStatus.choices),
+            category_chips=_chips(stats["byCategory"], "category", Category.choices),
             sort_links=_sort_links(data["sortBy"], data["sortOrder"]),
-            status_labels=dict(MessageStatus.choices),
         )
         return render(request, self.template_name, context)
 
 
-CSV_COLUMNS = ["message id", "created", "subject", "from", "to", "cc", "category", "priority", "status",
-               "recipients", "sent", "failed", "cost", "client id"]
+CSV_COLUMNS = [
+    "message id",
+    "created",
+    "subject",
+    "from",
+    "to",
+    "cc",
+    "category",
+    "priority",
+    "status",
+    "recipients",
+    "sent",
+    "failed",
+    "cost",
+    "client id",
+]
 # A spreadsheet runs a cell starting with one of these as a formula.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -255,7 +290,7 @@ def _csv_rows(found: Any) -> Iterator[str]:
 
 
 @login_required
-def log_export(request: HttpRequest) -> HttpResponse:
+def log_export(request: HttpRequest) -> HttpResponseBase:
     serializer = EmailQuerySerializer(data=_clean_query(request.GET))
     if not serializer.is_valid():
         return HttpResponse(
