@@ -36,6 +36,7 @@ class MessageStatus(models.TextChoices):
     FAILED = "failed", "Failed"
     SUPPRESSED = "suppressed", "Suppressed"
     CANCELLED = "cancelled", "Cancelled"
+    HELD = "held", "Held"
 
 
 class RecipientKind(models.TextChoices):
@@ -68,7 +69,21 @@ class EventType(models.TextChoices):
     OPEN = "open", "Open"
     CLICK = "click", "Click"
     RENDERING_FAILURE = "rendering_failure", "Rendering failure"
+    SUBSCRIPTION = "subscription", "Subscription"
     FAILURE = "failure", "Send failure"
+    SUPPRESSED = "suppressed", "Suppressed"
+
+
+class SuppressionReason(models.TextChoices):
+    BOUNCE = "bounce", "Permanent bounce"
+    COMPLAINT = "complaint", "Complaint"
+    UNSUBSCRIBE = "unsubscribe", "Unsubscribed"
+    MANUAL = "manual", "Added by staff"
+
+
+# A suppression of this scope applies to every category.
+SUPPRESSION_SCOPE_ALL = "all"
+SUPPRESSION_SCOPES = [(SUPPRESSION_SCOPE_ALL, "All mail"), *Category.choices]
 
 
 # The delivery chain climbs; terminal outcomes win over all of it, and a

@@ -1,4 +1,4 @@
-"""Handing message ids to the worker once the transaction that stored them commits.
+"""Handing work to the worker once the transaction that stored it commits.
 
 With CELERY_BROKER_URL set, this is Celery's `apply_async` to real workers,
 urgent and high mail first. Without a broker (the embedded default) the same
@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
+from celery import Task
 from django.conf import settings
 from django.db import close_old_connections, transaction
 
@@ -37,39 +38,42 @@ def _in_process_executor() -> ThreadPoolExecutor:
 
 def email_dispatch(*, message_id: uuid.UUID, priority: str, countdown: float = 0) -> None:
     """Queue delivery of a message after the current transaction commits."""
-    transaction.on_commit(partial(_send_now, str(message_id), priority, countdown), robust=True)
-
-
-def _send_now(message_id: str, priority: str, countdown: float) -> None:
     from emails.tasks import email_send_task
 
+    task_dispatch(email_send_task, str(message_id), priority=CELERY_PRIORITY.get(priority, 5), countdown=countdown)
+
+
+def task_dispatch(task: Task, *args: Any, priority: int = 5, countdown: float = 0) -> None:
+    """Run `task(*args)` once the current transaction commits: on a worker, or in this process."""
+    transaction.on_commit(partial(_run, task, args, priority, countdown), robust=True)
+
+
+def _run(task: Task, args: tuple[Any, ...], priority: int, countdown: float) -> None:
     if not settings.CELERY_TASK_ALWAYS_EAGER:
         options: dict[str, Any] = {"countdown": countdown} if countdown else {}
-        email_send_task.apply_async(args=(message_id,), priority=CELERY_PRIORITY.get(priority, 5), **options)
+        task.apply_async(args=args, priority=priority, **options)
         return
     if not settings.TASKS_IN_BACKGROUND:
-        email_send_task.apply(args=(message_id,))
+        task.apply(args=args)
         return
     if countdown:
-        timer = threading.Timer(countdown, _submit, args=(message_id,))
+        timer = threading.Timer(countdown, _submit, args=(task, args))
         timer.daemon = True
         timer.start()
     else:
-        _submit(message_id)
+        _submit(task, args)
 
 
-def _submit(message_id: str) -> None:
-    _in_process_executor().submit(_run_in_thread, message_id)
+def _submit(task: Task, args: tuple[Any, ...]) -> None:
+    _in_process_executor().submit(_run_in_thread, task, args)
 
 
-def _run_in_thread(message_id: str) -> None:
-    from emails.tasks import email_send_task
-
+def _run_in_thread(task: Task, args: tuple[Any, ...]) -> None:
     close_old_connections()
     try:
-        email_send_task.apply(args=(message_id,))
-    except Exception:  # the thread must survive; the sweeper will retry the message
-        logger.exception("In-process delivery of %s failed", message_id)
+        task.apply(args=args)
+    except Exception:  # the thread must survive; the sweeper will pick the work up again
+        logger.exception("In-process task %s%r failed", task.name, args)
     finally:
         close_old_connections()
 

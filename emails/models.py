@@ -9,12 +9,14 @@ from django.conf import settings
 from django.db import models
 
 from emails.choices import (
+    SUPPRESSION_SCOPES,
     Category,
     EventType,
     MessageStatus,
     Priority,
     RecipientKind,
     RecipientStatus,
+    SuppressionReason,
 )
 
 
@@ -60,8 +62,15 @@ class Message(models.Model):
     tags = models.JSONField(default=dict, blank=True)
     custom_data = models.JSONField(default=dict, blank=True)
     recipient_count = models.PositiveIntegerField(default=0)
+    # Recipients per outcome, derived from the recipient rows.
     sent_count = models.PositiveIntegerField(default=0)
     failed_count = models.PositiveIntegerField(default=0)
+    delivered_count = models.PositiveIntegerField(default=0)
+    bounced_count = models.PositiveIntegerField(default=0)
+    complaint_count = models.PositiveIntegerField(default=0)
+    opened_count = models.PositiveIntegerField(default=0)
+    clicked_count = models.PositiveIntegerField(default=0)
+    suppressed_count = models.PositiveIntegerField(default=0)
     cost = models.DecimalField(max_digits=14, decimal_places=8, default=Decimal("0"))
     size = models.PositiveIntegerField(default=0, help_text="Bytes of raw MIME handed to SES, all calls.")
     # Not before this time: a scheduled send, or the backoff after throttling.
@@ -128,11 +137,38 @@ class Recipient(models.Model):
         return formataddr((self.display_name, self.address)) if self.display_name else self.address
 
 
+class InboundNotification(models.Model):
+    """The raw body of every accepted SNS message: dedupe on its MessageId, replay from here."""
+
+    sns_message_id = models.CharField(max_length=100, unique=True)
+    type = models.CharField(max_length=40)
+    topic_arn = models.CharField(max_length=256)
+    body = models.TextField(help_text="The SNS message exactly as it was posted.")
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        indexes = [
+            models.Index(fields=["-received_at"], name="inbound_received"),
+            models.Index(fields=["processed_at"], name="inbound_processed"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.sns_message_id}"
+
+
 class Event(models.Model):
     """Append-only: one row per recipient per SES event. Never updated."""
 
     message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.CASCADE, related_name="events")
     recipient = models.ForeignKey(Recipient, null=True, blank=True, on_delete=models.CASCADE, related_name="events")
+    # The address SES named, kept also when no recipient of ours matched.
+    address = models.CharField(max_length=254, blank=True)
+    inbound = models.ForeignKey(
+        InboundNotification, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+    )
     type = models.CharField(max_length=20, choices=EventType.choices)
     occurred_at = models.DateTimeField()
     recorded_at = models.DateTimeField(auto_now_add=True)
@@ -146,6 +182,10 @@ class Event(models.Model):
             models.Index(fields=["message", "occurred_at"], name="event_message_time"),
             models.Index(fields=["type", "-occurred_at"], name="event_type_time"),
             models.Index(fields=["ses_message_id"], name="event_ses_id"),
+        ]
+        constraints = [
+            # Re-processing a stored notification appends nothing twice.
+            models.UniqueConstraint(fields=["inbound", "type", "address"], name="event_once_per_notification"),
         ]
 
     def __str__(self) -> str:
@@ -168,3 +208,50 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class Suppression(models.Model):
+    """An address we do not send to: for all mail, or for one category (an unsubscribe)."""
+
+    address = models.EmailField(max_length=254, help_text="Lower-cased.")
+    scope = models.CharField(max_length=20, choices=SUPPRESSION_SCOPES, default="all")
+    reason = models.CharField(max_length=20, choices=SuppressionReason.choices)
+    detail = models.TextField(blank=True)
+    event = models.ForeignKey(Event, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    lifted_at = models.DateTimeField(null=True, blank=True)
+    lifted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["address", "scope"],
+                condition=models.Q(lifted_at__isnull=True),
+                name="suppression_active_once",
+            ),
+        ]
+        indexes = [models.Index(fields=["address", "lifted_at"], name="suppression_address")]
+
+    def __str__(self) -> str:
+        return f"{self.address} ({self.scope})"
+
+
+class ReputationHold(models.Model):
+    """Marketing sends are held while this is active; staff resume them."""
+
+    category = models.CharField(max_length=20, choices=Category.choices, default=Category.MARKETING)
+    reason = models.TextField()
+    started_at = models.DateTimeField(auto_now_add=True)
+    resumed_at = models.DateTimeField(null=True, blank=True)
+    resumed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"{self.category} held: {self.reason}"

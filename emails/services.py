@@ -284,6 +284,7 @@ class _Recorder:
                     Event(
                         message_id=r.message_id,
                         recipient=r,
+                        address=r.address,
                         type=EventType.SEND,
                         occurred_at=now,
                         ses_message_id=ses_id,
@@ -297,6 +298,7 @@ class _Recorder:
                     Event(
                         message_id=r.message_id,
                         recipient=r,
+                        address=r.address,
                         type=EventType.FAILURE,
                         occurred_at=now,
                         details={"reason": reason},

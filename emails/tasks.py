@@ -31,3 +31,10 @@ def email_drain_task(limit: int | None = None) -> int:
 @shared_task
 def email_sweep_task() -> int:
     return email_sweep()
+
+
+@shared_task(acks_late=True)
+def notification_process_task(notification_id: str) -> None:
+    from emails.events import notification_process
+
+    notification_process(notification_id=int(notification_id))
