@@ -236,6 +236,13 @@ AWS_SES_AUTO_THROTTLE = None
 # credentials are configured, so the app runs with no AWS account.
 SES_EMULATED = env_bool("SES_EMULATED", not (AWS_ACCESS_KEY_ID or env_str("AWS_PROFILE")))
 
+# The SNS webhook (/api/email/webhook) accepts messages only from these topic
+# ARNs (comma-separated; empty refuses everything), only when sent within the
+# last SNS_MAX_AGE_SECONDS, and waits this long for SNS's signing certificate.
+SNS_TOPIC_ARNS = env_list("SNS_TOPIC_ARNS")
+SNS_MAX_AGE_SECONDS = env_int("SNS_MAX_AGE_SECONDS", 3600)
+SNS_CERT_TIMEOUT_SECONDS = env_float("SNS_CERT_TIMEOUT_SECONDS", 5.0)
+
 # Pacing: all workers together stay under SES's MaxSendRate (recipients per
 # second, from GetSendQuota, cached) or EMAIL_MAX_SEND_RATE when lower. With
 # Redis the workers of every machine share one timeline.
@@ -264,6 +271,18 @@ EMAIL_DRAIN_BATCH_SIZE = env_int("EMAIL_DRAIN_BATCH_SIZE", 100)
 # is written before the next starts; only fast local backends batch.
 EMAIL_RECORD_MAX_DELAY_MS = env_float("EMAIL_RECORD_MAX_DELAY_MS", 50.0)
 EMAIL_RECORD_MAX_CALLS = env_int("EMAIL_RECORD_MAX_CALLS", 200)
+
+# --- Events, suppression, unsubscribe ---------------------------------------
+# Stored SNS notifications applied per transaction by a worker.
+EVENTS_BATCH_SIZE = env_int("EVENTS_BATCH_SIZE", 200)
+# The public address of this app, for the one-click unsubscribe links in mail.
+PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
+# Marketing is held when the trailing 24 h rates reach these (SES reviews an
+# account at 5% bounces and 0.1% complaints), once at least this many
+# recipients were sent to in that window.
+REPUTATION_MAX_BOUNCE_RATE = Decimal(env_str("REPUTATION_MAX_BOUNCE_RATE", "0.05"))
+REPUTATION_MAX_COMPLAINT_RATE = Decimal(env_str("REPUTATION_MAX_COMPLAINT_RATE", "0.001"))
+REPUTATION_MIN_SENT = env_int("REPUTATION_MIN_SENT", 20)
 
 # --- Files ----------------------------------------------------------------
 STORAGES = {

@@ -10,12 +10,29 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Count
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
-from emails.models import InboundNotification
+from emails.choices import (
+    RECIPIENT_RANK,
+    SUPPRESSION_SCOPE_ALL,
+    EventType,
+    RecipientStatus,
+    SuppressionReason,
+)
+from emails.models import Event, InboundNotification, Message, Recipient
+from emails.outcomes import COUNT_FIELDS, message_counts_apply
+from emails.suppression import reputation_check, suppression_add
 
 logger = logging.getLogger(__name__)
 
@@ -54,3 +71,361 @@ def notification_dispatch(*, notification_id: int) -> None:
 
 def notification_payload(notification: InboundNotification) -> dict[str, Any]:
     return dict(json.loads(notification.body))
+
+
+# --- Parsing ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ParsedEvent:
+    """One SES event for one address, normalised across event publishing and notifications."""
+
+    type: str
+    address: str
+    ses_message_id: str
+    occurred_at: datetime
+    details: dict[str, Any] = field(default_factory=dict)
+    # The status this event proposes for the recipient; None records only.
+    status: str | None = None
+    # A suppression this event calls for: (scope, reason).
+    suppress: tuple[str, str] | None = None
+    crm_message_id: str = ""
+
+
+class NotAnSesEvent(ValueError):
+    """The SNS message does not carry an SES event we know."""
+
+
+def _when(value: Any, fallback: datetime) -> datetime:
+    parsed = parse_datetime(value) if isinstance(value, str) else None
+    return parsed if parsed is not None else fallback
+
+
+def _tag(mail: dict[str, Any], name: str) -> str:
+    values = (mail.get("tags") or {}).get(name) or []
+    return str(values[0]) if values else ""
+
+
+def event_parse(ses: dict[str, Any]) -> list[ParsedEvent]:
+    """Normalise an SES event (`eventType`) or notification (`notificationType`) into per-address events."""
+    kind = ses.get("eventType") or ses.get("notificationType")
+    mail = ses.get("mail")
+    if not isinstance(kind, str) or not isinstance(mail, dict) or not mail.get("messageId"):
+        raise NotAnSesEvent("No eventType/notificationType with a mail object")
+    base_time = _when(mail.get("timestamp"), timezone.now())
+    destinations = [str(a) for a in mail.get("destination") or []]
+    common = {"ses_message_id": str(mail["messageId"]), "crm_message_id": _tag(mail, "crm_message_id")}
+
+    def each(addresses: list[str], type_: str, body: dict[str, Any], **extra: Any) -> list[ParsedEvent]:
+        when = _when(body.get("timestamp"), base_time)
+        return [ParsedEvent(type=type_, address=a, occurred_at=when, **common, **extra) for a in addresses]
+
+    if kind == "Send":
+        return each(destinations, EventType.SEND, {}, status=RecipientStatus.SENT)
+    if kind == "Delivery":
+        body = ses.get("delivery") or {}
+        details = {k: body[k] for k in ("smtpResponse", "reportingMTA", "processingTimeMillis") if k in body}
+        return each(
+            list(body.get("recipients") or destinations),
+            EventType.DELIVERY,
+            body,
+            status=RecipientStatus.DELIVERED,
+            details=details,
+        )
+    if kind == "Bounce":
+        body = ses.get("bounce") or {}
+        permanent = body.get("bounceType") == "Permanent"
+        when = _when(body.get("timestamp"), base_time)
+        events = []
+        for item in body.get("bouncedRecipients") or []:
+            details = {
+                "bounceType": body.get("bounceType", ""),
+                "bounceSubType": body.get("bounceSubType", ""),
+                **{k: item[k] for k in ("status", "action", "diagnosticCode") if k in item},
+            }
+            events.append(
+                ParsedEvent(
+                    type=EventType.BOUNCE,
+                    address=str(item.get("emailAddress", "")),
+                    occurred_at=when,
+                    details=details,
+                    # A transient or undetermined bounce is recorded but ends nothing.
+                    status=RecipientStatus.BOUNCED if permanent else None,
+                    suppress=(SUPPRESSION_SCOPE_ALL, SuppressionReason.BOUNCE) if permanent else None,
+                    **common,
+                )
+            )
+        return events
+    if kind == "Complaint":
+        body = ses.get("complaint") or {}
+        feedback = body.get("complaintFeedbackType", "")
+        # "not-spam" is a recipient taking a spam verdict back, not a complaint.
+        real = feedback != "not-spam"
+        details = {k: body[k] for k in ("complaintFeedbackType", "complaintSubType", "userAgent") if body.get(k)}
+        addresses = [str(r.get("emailAddress", "")) for r in body.get("complainedRecipients") or []]
+        return each(
+            addresses,
+            EventType.COMPLAINT,
+            body,
+            details=details,
+            status=RecipientStatus.COMPLAINT if real else None,
+            suppress=(SUPPRESSION_SCOPE_ALL, SuppressionReason.COMPLAINT) if real else None,
+        )
+    if kind == "Reject":
+        body = ses.get("reject") or {}
+        return each(
+            destinations,
+            EventType.REJECT,
+            {},
+            status=RecipientStatus.REJECTED,
+            details={"reason": body.get("reason", "")},
+        )
+    if kind == "DeliveryDelay":
+        body = ses.get("deliveryDelay") or {}
+        when = _when(body.get("timestamp"), base_time)
+        return [
+            ParsedEvent(
+                type=EventType.DELIVERY_DELAY,
+                address=str(item.get("emailAddress", "")),
+                occurred_at=when,
+                status=RecipientStatus.DELIVERY_DELAY,
+                details={
+                    "delayType": body.get("delayType", ""),
+                    "expirationTime": body.get("expirationTime", ""),
+                    **{k: item[k] for k in ("status", "diagnosticCode") if k in item},
+                },
+                **common,
+            )
+            for item in body.get("delayedRecipients") or []
+        ]
+    if kind == "Open":
+        # SES reports opens and clicks per message, not per address: a call to
+        # several recipients gives each of them the event.
+        body = ses.get("open") or {}
+        return each(
+            destinations,
+            EventType.OPEN,
+            body,
+            status=RecipientStatus.OPENED,
+            details={k: body[k] for k in ("ipAddress", "userAgent") if k in body},
+        )
+    if kind == "Click":
+        body = ses.get("click") or {}
+        return each(
+            destinations,
+            EventType.CLICK,
+            body,
+            status=RecipientStatus.CLICKED,
+            details={k: body[k] for k in ("link", "linkTags", "ipAddress", "userAgent") if k in body},
+        )
+    if kind == "Rendering Failure":
+        body = ses.get("failure") or {}
+        return each(
+            destinations,
+            EventType.RENDERING_FAILURE,
+            {},
+            status=RecipientStatus.FAILED,
+            details={k: body[k] for k in ("errorMessage", "templateName") if k in body},
+        )
+    if kind == "Subscription":
+        body = ses.get("subscription") or {}
+        preferences = body.get("newTopicPreferences") or {}
+        opted_out = bool(preferences.get("unsubscribeAll")) or any(
+            t.get("subscriptionStatus") == "OptOut" for t in preferences.get("topicSubscriptionStatus") or []
+        )
+        return each(
+            destinations,
+            EventType.SUBSCRIPTION,
+            body,
+            details={k: body[k] for k in ("contactList", "source", "newTopicPreferences") if k in body},
+            suppress=("message-category", SuppressionReason.UNSUBSCRIBE) if opted_out else None,
+        )
+    raise NotAnSesEvent(f"Unknown SES event type {kind!r}")
+
+
+# --- Applying ---------------------------------------------------------------
+
+
+def notification_process(*, notification_id: int) -> None:
+    """Apply one stored notification, processed before or not (the replay command uses this)."""
+    with transaction.atomic():
+        batch = list(InboundNotification.objects.select_for_update().filter(pk=notification_id))
+        confirmations = _apply(batch)
+    _confirm(confirmations)
+
+
+def notifications_drain(*, batch_size: int | None = None) -> int:
+    """Apply every stored notification not yet processed, a batch per transaction."""
+    size = batch_size or settings.EVENTS_BATCH_SIZE
+    done = 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                InboundNotification.objects.select_for_update(skip_locked=True)
+                .filter(processed_at__isnull=True)
+                .order_by("pk")[:size]
+            )
+            confirmations = _apply(batch)
+        _confirm(confirmations)
+        done += len(batch)
+        if len(batch) < size:
+            return done
+
+
+def _confirm(confirmations: list[dict[str, Any]]) -> None:
+    from emails.sns import sns_subscription_confirm
+
+    for payload in confirmations:
+        sns_subscription_confirm(payload)
+
+
+def _parse_notification(notification: InboundNotification) -> tuple[list[ParsedEvent], dict[str, Any] | None]:
+    """The events a stored notification carries, or the SubscriptionConfirmation to confirm."""
+    payload = notification_payload(notification)
+    if payload.get("Type") == "SubscriptionConfirmation":
+        return [], payload
+    if payload.get("Type") != "Notification":
+        return [], None
+    message = payload.get("Message")
+    try:
+        ses = json.loads(message) if isinstance(message, str) else None
+    except ValueError:
+        ses = None
+    if not isinstance(ses, dict):
+        # SES posts a plain-text test message when a topic is first set up.
+        raise NotAnSesEvent("The notification's Message is not an SES event")
+    return event_parse(ses), None
+
+
+def _apply(notifications: list[InboundNotification]) -> list[dict[str, Any]]:
+    """Append events, move recipients up by precedence, derive their messages, suppress.
+
+    Returns the subscription confirmations to make once the transaction committed.
+    """
+    if not notifications:
+        return []
+    now = timezone.now()
+    confirmations: list[dict[str, Any]] = []
+    parsed: list[tuple[InboundNotification, ParsedEvent]] = []
+    for notification in notifications:
+        try:
+            events, confirmation = _parse_notification(notification)
+        except (ValueError, KeyError, TypeError) as exc:
+            notification.error = str(exc)[:2000]
+            logger.warning("Notification %s not applied: %s", notification.sns_message_id, exc)
+        else:
+            notification.error = ""
+            parsed.extend((notification, e) for e in events)
+            if confirmation is not None:
+                confirmations.append(confirmation)
+        notification.processed_at = now
+
+    recipients = _match(e for _, e in parsed)
+    rows: list[Event] = []
+    proposals: dict[int, ParsedEvent] = {}
+    suppressions: list[tuple[InboundNotification, ParsedEvent, Recipient | None]] = []
+    for notification, event in parsed:
+        recipient = recipients.get((event.ses_message_id, event.address.lower())) or recipients.get(
+            (event.crm_message_id, event.address.lower())
+        )
+        rows.append(
+            Event(
+                message_id=recipient.message_id if recipient else None,
+                recipient=recipient,
+                address=event.address.lower()[:254],
+                inbound=notification,
+                type=event.type,
+                occurred_at=event.occurred_at,
+                ses_message_id=event.ses_message_id,
+                sns_message_id=notification.sns_message_id,
+                details=event.details,
+            )
+        )
+        if recipient is not None and event.status is not None:
+            current = proposals.get(recipient.pk)
+            if current is None or RECIPIENT_RANK[event.status] >= RECIPIENT_RANK[current.status or ""]:
+                proposals[recipient.pk] = event
+        if event.suppress is not None:
+            suppressions.append((notification, event, recipient))
+
+    Event.objects.bulk_create(rows, ignore_conflicts=True)
+    by_pk = {r.pk: r for r in recipients.values()}
+    for pk in sorted(proposals):  # a fixed order, so two workers never deadlock
+        _recipient_advance(by_pk[pk], proposals[pk])
+    _messages_derive({r.message_id for r in (by_pk[pk] for pk in proposals)})
+    for notification, event, recipient in suppressions:
+        _suppress(notification, event, recipient)
+    InboundNotification.objects.bulk_update(notifications, ["processed_at", "error"])
+    if any(e.type in (EventType.BOUNCE, EventType.COMPLAINT) for _, e in parsed):
+        reputation_check()
+    return confirmations
+
+
+def _match(events: Iterable[ParsedEvent]) -> dict[tuple[str, str], Recipient]:
+    """Recipients by (SES message id, address), and by (our message id, address) as a fallback."""
+    events = list(events)
+    addresses = {e.address.lower() for e in events}
+    ses_ids = {e.ses_message_id for e in events}
+    found: dict[tuple[str, str], Recipient] = {}
+    for r in Recipient.objects.filter(ses_message_id__in=ses_ids, address__in=addresses):
+        found[(r.ses_message_id, r.address)] = r
+    # An event can outrun the write of its MessageId; our message id travels in the SES tags.
+    missing = {
+        e.crm_message_id for e in events if e.crm_message_id and (e.ses_message_id, e.address.lower()) not in found
+    }
+    crm_ids = [i for i in missing if _is_uuid(i)]
+    if crm_ids:
+        for r in Recipient.objects.filter(message_id__in=crm_ids, address__in=addresses):
+            found.setdefault((str(r.message_id), r.address), r)
+    return found
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _recipient_advance(recipient: Recipient, event: ParsedEvent) -> None:
+    """Move a recipient up to the event's status; a lower one changes nothing (conditional UPDATE)."""
+    target = event.status or ""
+    lower = [s for s, rank in RECIPIENT_RANK.items() if rank < RECIPIENT_RANK[target]]
+    reason = event.details.get("diagnosticCode") or event.details.get("reason") or event.details.get("errorMessage")
+    changes: dict[str, Any] = {"status": target, "last_event_at": event.occurred_at}
+    if reason:
+        changes["reason"] = str(reason)[:2000]
+    Recipient.objects.filter(pk=recipient.pk, status__in=lower).update(**changes)
+
+
+def _messages_derive(message_ids: set[uuid.UUID]) -> None:
+    if not message_ids:
+        return
+    # Lock the messages first, so the counts below see every recipient
+    # update committed before ours.
+    messages = list(Message.objects.select_for_update().filter(pk__in=message_ids).order_by("pk"))
+    counts: dict[uuid.UUID, Counter[str]] = defaultdict(Counter)
+    for row in (
+        Recipient.objects.filter(message_id__in=message_ids).values("message_id", "status").annotate(n=Count("pk"))
+    ):
+        counts[row["message_id"]][row["status"]] = row["n"]
+    for message in messages:
+        message_counts_apply(message, counts[message.pk])
+        message.updated_at = timezone.now()
+    Message.objects.bulk_update(messages, ["status", "updated_at", *COUNT_FIELDS])
+
+
+def _suppress(event: ParsedEvent, recipient: Recipient | None) -> None:
+    assert event.suppress is not None
+    scope, reason = event.suppress
+    if scope == "message-category":
+        scope = recipient.message.category if recipient is not None else SUPPRESSION_SCOPE_ALL
+    source = Event.objects.filter(
+        sns_message_id__isnull=False,
+        ses_message_id=event.ses_message_id,
+        address=event.address.lower(),
+        type=event.type,
+    ).first()
+    detail = str(event.details.get("diagnosticCode") or event.details.get("complaintFeedbackType") or "")
+    suppression_add(address=event.address, scope=scope, reason=reason, detail=detail, event=source)

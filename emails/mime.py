@@ -7,13 +7,25 @@ from typing import TYPE_CHECKING
 
 from django.core.mail import EmailMultiAlternatives
 
-from emails.choices import RecipientKind
+from emails.choices import Category, RecipientKind
+from emails.suppression import unsubscribe_url
 
 if TYPE_CHECKING:
     from emails.models import Message, Recipient
 
 # SES counts every address in To, Cc and Bcc against this, per call.
 SES_MAX_ADDRESSES_PER_CALL = 50
+
+
+def ses_group_size(category: str) -> int:
+    """Marketing goes one recipient per call, so each carries its own unsubscribe link (RFC 8058)."""
+    return 1 if category == Category.MARKETING else SES_MAX_ADDRESSES_PER_CALL
+
+
+def ses_call_count(*, addresses: int, category: str = "") -> int:
+    """How many SES calls a send to this many addresses becomes."""
+    size = ses_group_size(category)
+    return -(-addresses // size)
 
 
 def recipient_groups(
@@ -38,6 +50,11 @@ def email_build(*, message: Message, group: Sequence[Recipient]) -> EmailMultiAl
         # which lets events find the message even before its MessageId is known.
         "X-SES-MESSAGE-TAGS": f"crm_message_id={message.id}, category={message.category}",
     }
+    if message.category == Category.MARKETING and len(group) == 1:
+        # RFC 8058 one-click unsubscribe: mail providers POST to the link.
+        link = unsubscribe_url(address=group[0].address, category=message.category)
+        headers["List-Unsubscribe"] = f"<{link}>"
+        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     email = EmailMultiAlternatives(
         subject=message.subject,
         body=message.text_body or message.html_body,

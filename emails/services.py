@@ -8,6 +8,7 @@ import logging
 import random
 import time
 import uuid
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
@@ -22,8 +23,8 @@ from django.db.models import Prefetch, Q
 from django.utils import timezone
 
 from emails.choices import (
-    RECIPIENT_RANK,
-    TERMINAL_RECIPIENT_STATUSES,
+    SUPPRESSION_SCOPE_ALL,
+    Category,
     EventType,
     MessageStatus,
     RecipientKind,
@@ -31,11 +32,13 @@ from emails.choices import (
 )
 from emails.dispatch import email_dispatch
 from emails.exceptions import IdempotencyConflict, SendPermanentError, SendTransientError
-from emails.mime import email_build, recipient_groups
-from emails.models import Event, IdempotencyKey, Message, Recipient, Template
+from emails.mime import email_build, recipient_groups, ses_group_size
+from emails.models import Event, IdempotencyKey, Message, Recipient, ReputationHold, Suppression, Template
+from emails.outcomes import ACCEPTED, COUNT_FIELDS, message_counts_apply
 from emails.pacing import send_pace
 from emails.rendering import email_render
 from emails.ses import ses_connection, ses_send
+from emails.suppression import reputation_hold_active, suppression_reason_text
 
 logger = logging.getLogger(__name__)
 
@@ -244,17 +247,24 @@ class _Recorder:
     def __init__(self) -> None:
         self.sent: list[tuple[list[Recipient], str]] = []
         self.failed: list[tuple[list[Recipient], str]] = []
+        self.suppressed: list[tuple[Recipient, str]] = []
         self.finished: list[Message] = []
+        self.simulated: list[tuple[Message, list[Recipient], str]] = []
         self.oldest: float | None = None
         self.calls = 0
 
-    def record_sent(self, group: list[Recipient], ses_message_id: str) -> None:
+    def record_sent(self, message: Message, group: list[Recipient], ses_message_id: str) -> None:
         self.sent.append((group, ses_message_id))
+        if settings.SES_EMULATED:
+            self.simulated.append((message, group, ses_message_id))
         self._touch()
 
     def record_failed(self, group: list[Recipient], reason: str) -> None:
         self.failed.append((group, reason))
         self._touch()
+
+    def record_suppressed(self, recipient: Recipient, reason: str) -> None:
+        self.suppressed.append((recipient, reason))
 
     def record_finished(self, message: Message) -> None:
         self.finished.append(message)
@@ -271,39 +281,39 @@ class _Recorder:
         return waited_ms >= settings.EMAIL_RECORD_MAX_DELAY_MS or self.calls >= settings.EMAIL_RECORD_MAX_CALLS
 
     def flush(self) -> None:
-        if not (self.sent or self.failed or self.finished):
+        if not (self.sent or self.failed or self.suppressed or self.finished):
             return
         now = timezone.now()
         recipients: list[Recipient] = []
         events: list[Event] = []
+
+        def outcome(r: Recipient, status: str, type_: str, *, ses_id: str = "", reason: str = "") -> None:
+            r.status, r.last_event_at = status, now
+            if ses_id:
+                r.ses_message_id, r.sent_at = ses_id, now
+            if reason:
+                r.reason = reason
+            recipients.append(r)
+            events.append(
+                Event(
+                    message_id=r.message_id,
+                    recipient=r,
+                    address=r.address,
+                    type=type_,
+                    occurred_at=now,
+                    ses_message_id=ses_id,
+                    details={"reason": reason} if reason else {},
+                )
+            )
+
         for group, ses_id in self.sent:
             for r in group:
-                r.status, r.ses_message_id, r.sent_at, r.last_event_at = RecipientStatus.SENT, ses_id, now, now
-                recipients.append(r)
-                events.append(
-                    Event(
-                        message_id=r.message_id,
-                        recipient=r,
-                        address=r.address,
-                        type=EventType.SEND,
-                        occurred_at=now,
-                        ses_message_id=ses_id,
-                    )
-                )
+                outcome(r, RecipientStatus.SENT, EventType.SEND, ses_id=ses_id)
         for group, reason in self.failed:
             for r in group:
-                r.status, r.reason, r.last_event_at = RecipientStatus.FAILED, reason, now
-                recipients.append(r)
-                events.append(
-                    Event(
-                        message_id=r.message_id,
-                        recipient=r,
-                        address=r.address,
-                        type=EventType.FAILURE,
-                        occurred_at=now,
-                        details={"reason": reason},
-                    )
-                )
+                outcome(r, RecipientStatus.FAILED, EventType.FAILURE, reason=reason)
+        for r, reason in self.suppressed:
+            outcome(r, RecipientStatus.SUPPRESSED, EventType.SUPPRESSED, reason=reason)
         with transaction.atomic():
             if recipients:
                 Recipient.objects.bulk_update(
@@ -317,29 +327,24 @@ class _Recorder:
                     [
                         "status",
                         "status_reason",
-                        "sent_count",
-                        "failed_count",
                         "cost",
                         "sent_at",
                         "lease_until",
                         "send_after",
                         "updated_at",
+                        *COUNT_FIELDS,
                     ],
                 )
-        self.sent, self.failed, self.finished = [], [], []
+            if self.simulated:
+                from emails.simulator import simulator_feed
+
+                simulator_feed(self.simulated)
+        self.sent, self.failed, self.suppressed, self.finished, self.simulated = [], [], [], [], []
         self.oldest, self.calls = None, 0
 
 
 def email_cost(*, recipients: int) -> Decimal:
     return settings.EMAIL_PRICE_PER_1000_RECIPIENTS * recipients / 1000
-
-
-# Recipients SES accepted, whatever happened to them afterwards.
-_ACCEPTED = frozenset(RECIPIENT_RANK) - {RecipientStatus.QUEUED} - TERMINAL_RECIPIENT_STATUSES | {
-    RecipientStatus.BOUNCED,
-    RecipientStatus.COMPLAINT,
-}
-_REFUSED = frozenset({RecipientStatus.FAILED, RecipientStatus.REJECTED})
 
 
 @dataclass
@@ -351,18 +356,48 @@ class _MessageSend:
     """
 
     pending: list[Recipient]
-    sent: int = 0
-    failed: int = 0
+    statuses: Counter[str]
     failure: str = ""
     transient: str = ""
 
     @classmethod
     def of(cls, message: Message) -> _MessageSend:
         rows: list[Recipient] = message.all_recipients  # type: ignore[attr-defined]
-        outcome = cls(pending=[r for r in rows if r.status == RecipientStatus.QUEUED])
-        outcome.sent = sum(1 for r in rows if r.status in _ACCEPTED)
-        outcome.failed = sum(1 for r in rows if r.status in _REFUSED)
-        return outcome
+        pending = [r for r in rows if r.status == RecipientStatus.QUEUED]
+        return cls(pending=pending, statuses=Counter(r.status for r in rows if r.status != RecipientStatus.QUEUED))
+
+    @property
+    def sent(self) -> int:
+        return sum(self.statuses[s] for s in ACCEPTED)
+
+
+@dataclass(frozen=True)
+class _Blocks:
+    """What stops mail before SES, loaded once per batch: suppressions and reputation holds."""
+
+    suppressions: list[Suppression]
+    held: dict[str, ReputationHold]
+
+    @classmethod
+    def load(cls, messages: Sequence[Message]) -> _Blocks:
+        addresses = {r.address for m in messages for r in m.all_recipients if r.status == RecipientStatus.QUEUED}  # type: ignore[attr-defined]
+        suppressions = (
+            list(Suppression.objects.filter(address__in=addresses, lifted_at__isnull=True).order_by("created_at"))
+            if addresses
+            else []
+        )
+        held = {}
+        if any(m.category == Category.MARKETING for m in messages):
+            hold = reputation_hold_active(category=Category.MARKETING)
+            if hold is not None:
+                held[Category.MARKETING] = hold
+        return cls(suppressions=suppressions, held=held)
+
+    def suppression_for(self, address: str, category: str) -> Suppression | None:
+        for s in self.suppressions:
+            if s.address == address and s.scope in (SUPPRESSION_SCOPE_ALL, category):
+                return s
+        return None
 
 
 def email_deliver_claimed(*, message_ids: list[uuid.UUID]) -> DeliveryOutcome:
@@ -374,12 +409,18 @@ def email_deliver_claimed(*, message_ids: list[uuid.UUID]) -> DeliveryOutcome:
             Prefetch("recipients", queryset=Recipient.objects.order_by("position"), to_attr="all_recipients")
         )
     )
+    blocks = _Blocks.load(messages)
     recorder = _Recorder()
     connection = ses_connection()
     delivered = 0
     try:
         for index, message in enumerate(messages):
-            outcome = _send_groups(connection, message, recorder)
+            hold = blocks.held.get(message.category)
+            if hold is not None:
+                _hold(message, hold)
+                recorder.record_finished(message)
+                continue
+            outcome = _send_groups(connection, message, recorder, blocks)
             if outcome.transient:
                 recorder.flush()
                 retry_in = _release_for_retry(message, outcome)
@@ -398,9 +439,17 @@ def email_deliver_claimed(*, message_ids: list[uuid.UUID]) -> DeliveryOutcome:
     return DeliveryOutcome(delivered=delivered)
 
 
-def _send_groups(connection: BaseEmailBackend, message: Message, recorder: _Recorder) -> _MessageSend:
+def _send_groups(connection: BaseEmailBackend, message: Message, recorder: _Recorder, blocks: _Blocks) -> _MessageSend:
     outcome = _MessageSend.of(message)
-    for group in recipient_groups(outcome.pending):
+    sendable = []
+    for r in outcome.pending:
+        suppression = blocks.suppression_for(r.address, message.category)
+        if suppression is None:
+            sendable.append(r)
+        else:
+            recorder.record_suppressed(r, suppression_reason_text(suppression))
+            outcome.statuses[RecipientStatus.SUPPRESSED] += 1
+    for group in recipient_groups(sendable, size=ses_group_size(message.category)):
         email = email_build(message=message, group=group)
         send_pace(recipients=len(group))
         try:
@@ -411,29 +460,38 @@ def _send_groups(connection: BaseEmailBackend, message: Message, recorder: _Reco
         except SendPermanentError as exc:
             logger.warning("SES refused message %s: %s", message.pk, exc.reason)
             recorder.record_failed(group, exc.reason)
-            outcome.failed += len(group)
+            outcome.statuses[RecipientStatus.FAILED] += len(group)
             outcome.failure = outcome.failure or exc.reason
             continue
-        recorder.record_sent(group, ses_id)
-        outcome.sent += len(group)
+        recorder.record_sent(message, group, ses_id)
+        outcome.statuses[RecipientStatus.SENT] += len(group)
     return outcome
 
 
 def _finish(message: Message, outcome: _MessageSend) -> None:
     """Set the message's outcome once every group has had its SES call."""
     now = timezone.now()
-    message.sent_count = outcome.sent
-    message.failed_count = outcome.failed
-    message.cost = email_cost(recipients=outcome.sent)
+    message.status = MessageStatus.SENT  # out of its lifecycle: derived from recipients below
+    message_counts_apply(message, outcome.statuses)
+    message.cost = email_cost(recipients=message.sent_count)
     if message.sent_count:
-        message.status = MessageStatus.SENT
         message.sent_at = message.sent_at or now
+    if outcome.failure:
+        message.status_reason = outcome.failure
+    elif message.status == MessageStatus.SUPPRESSED:
+        message.status_reason = "Every recipient is on the suppression list; nothing was sent."
     else:
-        message.status = MessageStatus.FAILED
-    message.status_reason = outcome.failure
+        message.status_reason = ""
     message.lease_until = None
     message.send_after = None
     message.updated_at = now
+
+
+def _hold(message: Message, hold: ReputationHold) -> None:
+    message.status = MessageStatus.HELD
+    message.status_reason = hold.reason
+    message.lease_until = None
+    message.updated_at = timezone.now()
 
 
 def _backoff(attempt: int) -> float:
@@ -449,6 +507,7 @@ def _release_for_retry(message: Message, outcome: _MessageSend) -> float | None:
     common = {
         "attempts": attempts,
         "sent_count": outcome.sent,
+        "suppressed_count": outcome.statuses[RecipientStatus.SUPPRESSED],
         "cost": email_cost(recipients=outcome.sent),
         "lease_until": None,
         "updated_at": now,
@@ -471,7 +530,7 @@ def _release_for_retry(message: Message, outcome: _MessageSend) -> float | None:
         Message.objects.filter(pk=message.pk).update(
             status=MessageStatus.SENT if outcome.sent else MessageStatus.FAILED,
             status_reason=reason,
-            failed_count=outcome.failed + unsent,
+            failed_count=outcome.statuses[RecipientStatus.FAILED] + unsent,
             **common,
         )
     logger.error("Message %s failed: %s", message.pk, reason)

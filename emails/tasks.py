@@ -34,7 +34,9 @@ def email_sweep_task() -> int:
 
 
 @shared_task(acks_late=True)
-def notification_process_task(notification_id: str) -> None:
-    from emails.events import notification_process
+def notification_process_task(notification_id: str) -> int:
+    # Whichever task runs first applies every pending notification in
+    # batches, this one included; the others then find nothing left.
+    from emails.events import notifications_drain
 
-    notification_process(notification_id=int(notification_id))
+    return notifications_drain()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from emails import views
+from emails import public_views, views
 
 app_name = "emails"
 urlpatterns = [
@@ -13,4 +13,5 @@ urlpatterns = [
     path("emails", views.LogView.as_view(), name="log"),
     path("emails/export.csv", views.log_export, name="export"),
     path("emails/<uuid:message_id>", views.DetailView.as_view(), name="detail"),
+    path("unsubscribe/<str:token>", public_views.unsubscribe_view, name="unsubscribe"),
 ]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,18 +30,12 @@ from django.views import View
 from emails.choices import Category, MessageStatus
 from emails.exceptions import EmailRenderError
 from emails.forms import ComposeForm, LogFilterForm
-from emails.mime import SES_MAX_ADDRESSES_PER_CALL
+from emails.mime import SES_MAX_ADDRESSES_PER_CALL, ses_call_count
 from emails.models import Event, Message, Recipient
 from emails.rendering import html_sanitise
 from emails.selectors import VIEW_ALL_PERMISSION, email_get, email_list, email_stats
 from emails.serializers import EmailQuerySerializer, EmailSendSerializer
 from emails.services import email_queue
-
-
-def ses_call_count(addresses: int) -> int:
-    """How many SES messages a send to this many addresses becomes."""
-    return math.ceil(addresses / SES_MAX_ADDRESSES_PER_CALL) if addresses else 0
-
 
 # --- Compose --------------------------------------------------------------
 
@@ -101,8 +94,10 @@ class ComposeView(LoginRequiredMixin, View):
                 message = result.message
                 count = message.recipient_count
                 note = f"Email queued for {count} recipient{'s' if count != 1 else ''}."
-                calls = ses_call_count(count)
-                if calls > 1:
+                calls = ses_call_count(addresses=count, category=message.category)
+                if message.category == Category.MARKETING and count > 1:
+                    note += " Marketing goes out as one SES message per recipient, each with its own unsubscribe link."
+                elif calls > 1:
                     note += (
                         f" It goes out as {calls} SES messages of at most {SES_MAX_ADDRESSES_PER_CALL} addresses each."
                     )
@@ -124,7 +119,8 @@ class ComposeView(LoginRequiredMixin, View):
             {
                 "form": form,
                 "address_count": address_count,
-                "ses_calls": ses_call_count(address_count),
+                # The note is about SES's 50-address limit, as the page's script counts it.
+                "ses_calls": ses_call_count(addresses=address_count),
                 "group_size": SES_MAX_ADDRESSES_PER_CALL,
             },
         )
@@ -331,7 +327,7 @@ class DetailView(LoginRequiredMixin, View):
             "events": events,
             "ses_ids": ses_ids,
             # Once sent, the SES calls made; before, the calls it will take.
-            "ses_calls": len(ses_ids) or ses_call_count(len(recipients)),
+            "ses_calls": len(ses_ids) or ses_call_count(addresses=len(recipients), category=message.category),
             "group_size": SES_MAX_ADDRESSES_PER_CALL,
             "html_preview": html_sanitise(message.html_body) if message.html_body else "",
         }

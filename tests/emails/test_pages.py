@@ -228,7 +228,7 @@ def test_a_large_send_goes_out_in_groups_of_fifty(compose: Any, ses: Any, signed
     to = ", ".join(f"to{i}@example.com" for i in range(50))
     cc = ", ".join(f"cc{i}@example.com" for i in range(20))
     response = compose(
-        to=to, cc=cc, bcc="hidden@example.com", subject="Newsletter", textContent="News", category="marketing"
+        to=to, cc=cc, bcc="hidden@example.com", subject="Newsletter", textContent="News", category="notification"
     )
     assert response.status_code == 302
     message = Message.objects.get()
