@@ -35,3 +35,19 @@ class SendPermanentError(EmailError):
 
 class ProviderUnavailable(EmailError):
     """SES could not be reached or refused our credentials."""
+
+
+class SnsRejected(EmailError):
+    """An SNS message failed verification (signature, certificate URL, topic, age, shape): refuse it."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class SnsUnavailable(EmailError):
+    """An SNS host could not be reached (timeout, connection, 5xx): SNS should try again later."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason

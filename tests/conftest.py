@@ -1,17 +1,21 @@
-"""Shared fixtures: users, an API client, SES answered by moto, tasks run synchronously."""
+"""Shared fixtures: users, an API client, SES answered by moto, signed SNS posts, tasks run synchronously."""
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.core.cache import cache
 from moto import mock_aws
 from rest_framework.test import APIClient
 
+from emails.sns import sns_certificates_forget
 from tests.factories import UserFactory
+from tests.sns_signing import SUBSCRIBE_URL, TOPIC_ARN, sns_envelope, sns_host
 
 # Playwright's sync API runs an event loop in the test thread; Django's
 # async-safety guard would otherwise refuse the ORM calls of live_server tests.
@@ -99,5 +103,38 @@ def post_email(api: APIClient, django_capture_on_commit_callbacks: Any) -> Any:
     def post(payload: dict[str, Any], client: APIClient | None = None, **headers: str) -> Any:
         with django_capture_on_commit_callbacks(execute=True):
             return (client or api).post("/api/email", payload, format="json", headers=headers)
+
+    return post
+
+
+@pytest.fixture
+def sns(settings: Any) -> Iterator[None]:
+    """The test topic allowed, and no SNS certificate remembered from another test."""
+    settings.SNS_TOPIC_ARNS = [TOPIC_ARN]
+    sns_certificates_forget()
+    cache.clear()
+    yield
+    sns_certificates_forget()
+
+
+@pytest.fixture
+def post_sns(sns: None, client: Any, django_capture_on_commit_callbacks: Any) -> Any:
+    """POST an SES event to /api/email/webhook as SNS does (signed, text/plain) and run what the commit scheduled.
+
+    `post_sns(ses_event, **envelope)` takes `tests.sns_signing.sns_envelope`'s
+    keywords (type, message_id, version, timestamp, ...). SNS's HTTPS host is
+    answered locally; `response.sns_requests` lists the URLs the app fetched.
+    """
+
+    def post(event: dict[str, Any] | str, **envelope: Any) -> Any:
+        body = json.dumps(sns_envelope(event, **envelope))
+        is_notification = envelope.get("type", "Notification") == "Notification"
+        confirm = [] if is_notification else [envelope.get("subscribe_url") or SUBSCRIBE_URL]
+        # Started here, after any moto mock, so it answers SNS's URLs first.
+        with sns_host(*confirm) as host:
+            with django_capture_on_commit_callbacks(execute=True):
+                response = client.post("/api/email/webhook", body, content_type="text/plain; charset=UTF-8")
+            response.sns_requests = [call.request.url for call in host.calls]
+        return response
 
     return post
