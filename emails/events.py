@@ -416,16 +416,11 @@ def _messages_derive(message_ids: set[uuid.UUID]) -> None:
     Message.objects.bulk_update(messages, ["status", "updated_at", *COUNT_FIELDS])
 
 
-def _suppress(event: ParsedEvent, recipient: Recipient | None) -> None:
+def _suppress(notification: InboundNotification, event: ParsedEvent, recipient: Recipient | None) -> None:
     assert event.suppress is not None
     scope, reason = event.suppress
     if scope == "message-category":
         scope = recipient.message.category if recipient is not None else SUPPRESSION_SCOPE_ALL
-    source = Event.objects.filter(
-        sns_message_id__isnull=False,
-        ses_message_id=event.ses_message_id,
-        address=event.address.lower(),
-        type=event.type,
-    ).first()
+    source = Event.objects.filter(inbound=notification, type=event.type, address=event.address.lower()).first()
     detail = str(event.details.get("diagnosticCode") or event.details.get("complaintFeedbackType") or "")
     suppression_add(address=event.address, scope=scope, reason=reason, detail=detail, event=source)
