@@ -4,11 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.http import HttpRequest
 from django.utils.html import format_html
 
-from emails.models import Event, IdempotencyKey, Message, Recipient, Template
+from emails.events import notification_process
+from emails.models import (
+    Event,
+    IdempotencyKey,
+    InboundNotification,
+    Message,
+    Recipient,
+    ReputationHold,
+    Suppression,
+    Template,
+)
+from emails.suppression import reputation_resume, suppression_lift
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -184,3 +195,79 @@ class IdempotencyKeyAdmin(admin.ModelAdmin):
     list_display = ["key", "owner", "message", "created_at", "expires_at"]
     search_fields = ["key", "=message__id"]
     raw_id_fields = ["owner", "message"]
+
+
+@admin.register(Suppression)
+class SuppressionAdmin(admin.ModelAdmin):
+    list_display = ["address", "scope", "reason", "created_at", "lifted_at", "lifted_by"]
+    list_filter = ["reason", "scope", ("lifted_at", admin.EmptyFieldListFilter)]
+    search_fields = ["address"]
+    date_hierarchy = "created_at"
+    fields = ["address", "scope", "reason", "detail", "event", "created_at", "lifted_at", "lifted_by"]
+    readonly_fields = ["event", "created_at", "lifted_at", "lifted_by"]
+    raw_id_fields = ["event"]
+    actions = ["lift"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # A suppression is added by hand or by an event, and then only lifted.
+        if obj is not None:
+            return ["address", "scope", "reason", "detail", *self.readonly_fields]
+        return self.readonly_fields
+
+    def save_model(self, request: HttpRequest, obj: Suppression, form: Any, change: bool) -> None:
+        if not change:
+            obj.address = obj.address.strip().lower()
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description="Lift the selected suppressions", permissions=["change"])
+    def lift(self, request: HttpRequest, queryset: Any) -> None:
+        count = 0
+        for suppression in queryset.filter(lifted_at__isnull=True):
+            suppression_lift(suppression=suppression, by=request.user)  # type: ignore[arg-type]
+            count += 1
+        self.message_user(request, f"Lifted {count} suppression(s).", messages.SUCCESS)
+
+
+@admin.register(ReputationHold)
+class ReputationHoldAdmin(admin.ModelAdmin):
+    list_display = ["category", "reason", "started_at", "resumed_at", "resumed_by"]
+    list_filter = ["category", ("resumed_at", admin.EmptyFieldListFilter)]
+    readonly_fields = ["category", "reason", "started_at", "resumed_at", "resumed_by"]
+    actions = ["resume"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description="Resume sending the held mail", permissions=["change"])
+    def resume(self, request: HttpRequest, queryset: Any) -> None:
+        total = 0
+        for hold in queryset.filter(resumed_at__isnull=True):
+            total += reputation_resume(hold=hold, by=request.user)  # type: ignore[arg-type]
+        self.message_user(request, f"Resumed; {total} held message(s) queued again.", messages.SUCCESS)
+
+
+@admin.register(InboundNotification)
+class InboundNotificationAdmin(admin.ModelAdmin):
+    list_display = ["received_at", "type", "sns_message_id", "topic_arn", "processed_at", "has_error"]
+    list_filter = ["type", ("processed_at", admin.EmptyFieldListFilter)]
+    search_fields = ["=sns_message_id", "topic_arn"]
+    date_hierarchy = "received_at"
+    readonly_fields = ["sns_message_id", "type", "topic_arn", "body", "received_at", "processed_at", "error"]
+    actions = ["reprocess"]
+
+    @admin.display(boolean=True, description="error")
+    def has_error(self, obj: InboundNotification) -> bool:
+        return bool(obj.error)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description="Process the selected notifications again", permissions=["view"])
+    def reprocess(self, request: HttpRequest, queryset: Any) -> None:
+        ids = list(queryset.values_list("pk", flat=True))
+        for notification_id in ids:
+            notification_process(notification_id=notification_id)
+        self.message_user(request, f"Processed {len(ids)} notification(s) again.", messages.SUCCESS)

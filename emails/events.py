@@ -114,7 +114,7 @@ def event_parse(ses: dict[str, Any]) -> list[ParsedEvent]:
         raise NotAnSesEvent("No eventType/notificationType with a mail object")
     base_time = _when(mail.get("timestamp"), timezone.now())
     destinations = [str(a) for a in mail.get("destination") or []]
-    common = {"ses_message_id": str(mail["messageId"]), "crm_message_id": _tag(mail, "crm_message_id")}
+    common: dict[str, Any] = {"ses_message_id": str(mail["messageId"]), "crm_message_id": _tag(mail, "crm_message_id")}
 
     def each(addresses: list[str], type_: str, body: dict[str, Any], **extra: Any) -> list[ParsedEvent]:
         when = _when(body.get("timestamp"), base_time)

@@ -13,7 +13,7 @@ from django.core.cache import cache
 from django.db.models import Avg, Count, Q, QuerySet, Sum
 from django.utils import timezone
 
-from emails.models import Message, Recipient
+from emails.models import Message, Recipient, Suppression
 from emails.ses import ses_quota
 
 VIEW_ALL_PERMISSION = "emails.view_all_messages"
@@ -135,3 +135,17 @@ def email_quota() -> dict[str, Any]:
         quota = {**ses_quota(), "fetchedAt": timezone.now().isoformat()}
         cache.set(QUOTA_CACHE_KEY, quota, settings.EMAIL_QUOTA_CACHE_SECONDS)
     return quota
+
+
+def suppression_list(
+    *, search: str = "", reason: str = "", scope: str = "", active: bool = True
+) -> QuerySet[Suppression]:
+    rows = Suppression.objects.select_related("lifted_by").order_by("-created_at", "-pk")
+    rows = rows.filter(lifted_at__isnull=True) if active else rows.filter(lifted_at__isnull=False)
+    if search:
+        rows = rows.filter(address__icontains=search.strip().lower())
+    if reason:
+        rows = rows.filter(reason=reason)
+    if scope:
+        rows = rows.filter(scope=scope)
+    return rows

@@ -32,13 +32,16 @@ from emails.choices import (
 )
 from emails.dispatch import email_dispatch
 from emails.exceptions import IdempotencyConflict, SendPermanentError, SendTransientError
-from emails.mime import email_build, recipient_groups, ses_group_size
+from emails.mime import email_build, recipient_groups, ses_call_count, ses_group_size
 from emails.models import Event, IdempotencyKey, Message, Recipient, ReputationHold, Suppression, Template
 from emails.outcomes import ACCEPTED, COUNT_FIELDS, message_counts_apply
 from emails.pacing import send_pace
 from emails.rendering import email_render
 from emails.ses import ses_connection, ses_send
 from emails.suppression import reputation_hold_active, suppression_reason_text
+from files.exceptions import AttachmentUnavailable
+from files.selectors import attachments_size
+from files.services import AttachmentSpec, attachments_attach
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +70,7 @@ class EmailRequest:
     client_id: str = ""
     tags: dict[str, str] = field(default_factory=dict)
     custom_data: dict[str, Any] = field(default_factory=dict)
+    attachments: list[AttachmentSpec] = field(default_factory=list)
 
     def fingerprint(self) -> str:
         data = asdict(self)
@@ -133,6 +137,8 @@ def email_queue(*, owner: User, request: EmailRequest, idempotency_key: str = ""
                     message=message,
                     expires_at=timezone.now() + timedelta(hours=settings.EMAIL_IDEMPOTENCY_TTL_HOURS),
                 )
+            # Last in the transaction: it writes inline attachments to storage.
+            attachments_attach(message=message, owner=owner, specs=request.attachments)
             email_dispatch(message_id=message.pk, priority=message.priority)
     except IntegrityError:
         # Another request with the same key committed first: answer with its message.
@@ -343,8 +349,13 @@ class _Recorder:
         self.oldest, self.calls = None, 0
 
 
-def email_cost(*, recipients: int) -> Decimal:
-    return settings.EMAIL_PRICE_PER_1000_RECIPIENTS * recipients / 1000
+def email_cost(*, recipients: int, attachment_bytes: int = 0, category: str = "") -> Decimal:
+    """SES list price: per recipient, plus per GB (2**30 bytes) of attachments in each SES call carrying them."""
+    calls = ses_call_count(addresses=recipients, category=category) if attachment_bytes else 0
+    return (
+        settings.EMAIL_PRICE_PER_1000_RECIPIENTS * recipients / 1000
+        + settings.EMAIL_PRICE_PER_GB_ATTACHMENTS * attachment_bytes * calls / 2**30
+    )
 
 
 @dataclass
@@ -386,7 +397,7 @@ class _Blocks:
             if addresses
             else []
         )
-        held = {}
+        held: dict[str, ReputationHold] = {}
         if any(m.category == Category.MARKETING for m in messages):
             hold = reputation_hold_active(category=Category.MARKETING)
             if hold is not None:
@@ -406,7 +417,8 @@ def email_deliver_claimed(*, message_ids: list[uuid.UUID]) -> DeliveryOutcome:
         Message.objects.filter(pk__in=message_ids, status=MessageStatus.SENDING)
         .order_by("created_at")
         .prefetch_related(
-            Prefetch("recipients", queryset=Recipient.objects.order_by("position"), to_attr="all_recipients")
+            Prefetch("recipients", queryset=Recipient.objects.order_by("position"), to_attr="all_recipients"),
+            "attachments__file",
         )
     )
     blocks = _Blocks.load(messages)
@@ -450,7 +462,13 @@ def _send_groups(connection: BaseEmailBackend, message: Message, recorder: _Reco
             recorder.record_suppressed(r, suppression_reason_text(suppression))
             outcome.statuses[RecipientStatus.SUPPRESSED] += 1
     for group in recipient_groups(sendable, size=ses_group_size(message.category)):
-        email = email_build(message=message, group=group)
+        try:
+            email = email_build(message=message, group=group)
+        except AttachmentUnavailable as exc:  # a stored file is gone: every group fails the same way
+            recorder.record_failed(group, str(exc))
+            outcome.statuses[RecipientStatus.FAILED] += len(group)
+            outcome.failure = outcome.failure or str(exc)
+            continue
         send_pace(recipients=len(group))
         try:
             ses_id = ses_send(connection=connection, email=email)
@@ -473,7 +491,9 @@ def _finish(message: Message, outcome: _MessageSend) -> None:
     now = timezone.now()
     message.status = MessageStatus.SENT  # out of its lifecycle: derived from recipients below
     message_counts_apply(message, outcome.statuses)
-    message.cost = email_cost(recipients=message.sent_count)
+    message.cost = email_cost(
+        recipients=message.sent_count, attachment_bytes=attachments_size(message=message), category=message.category
+    )
     if message.sent_count:
         message.sent_at = message.sent_at or now
     if outcome.failure:
@@ -508,7 +528,9 @@ def _release_for_retry(message: Message, outcome: _MessageSend) -> float | None:
         "attempts": attempts,
         "sent_count": outcome.sent,
         "suppressed_count": outcome.statuses[RecipientStatus.SUPPRESSED],
-        "cost": email_cost(recipients=outcome.sent),
+        "cost": email_cost(
+            recipients=outcome.sent, attachment_bytes=attachments_size(message=message), category=message.category
+        ),
         "lease_until": None,
         "updated_at": now,
     }
