@@ -10,7 +10,9 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/", include(("emails.api_urls", "api"), namespace="api")),
+    path("api/", include(("files.api_urls", "files-api"), namespace="files-api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("", include("emails.urls")),
+    path("", include("files.urls")),
 ]

@@ -1,0 +1,50 @@
+"""Remove from storage the objects of long-deleted files and of uploads never completed."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from files.services import files_purge, files_purge_candidates
+
+BAR_WIDTH = 40
+
+
+class Command(BaseCommand):
+    help = (
+        "Delete from storage the objects of files deleted more than FILE_PURGE_RETENTION_DAYS ago and of uploads "
+        "not completed within FILE_UPLOAD_STALE_HOURS. Celery beat runs the same job (files_purge_task)."
+    )
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--dry-run", action="store_true", help="Only count what would be purged.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        due = files_purge_candidates().count()
+        self.stdout.write(
+            f"{due} object(s) due: deleted over {settings.FILE_PURGE_RETENTION_DAYS} day(s) ago, or uploads "
+            f"abandoned over {settings.FILE_UPLOAD_STALE_HOURS} hour(s) ago."
+        )
+        if options["dry_run"] or not due:
+            return
+        interactive = self.stdout.isatty() if hasattr(self.stdout, "isatty") else sys.stdout.isatty()
+        result = files_purge(progress=lambda done, total: self._bar(done, total, interactive=interactive))
+        self.stdout.write("")
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Purged {result.deleted} deleted file(s) and {result.abandoned} abandoned upload(s) from storage."
+            )
+        )
+
+    def _bar(self, done: int, total: int, *, interactive: bool) -> None:
+        # On a terminal the bar redraws in place; in a log, one line per tenth.
+        filled = BAR_WIDTH * done // total
+        line = f"[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {done}/{total} ({100 * done // total}%)"
+        if interactive:
+            self.stdout.write(f"\r{line}", ending="")
+            self.stdout.flush()
+        elif done == total or done % max(total // 10, 1) == 0:
+            self.stdout.write(line)

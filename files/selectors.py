@@ -1,0 +1,116 @@
+"""Reads of stored files, scoped to what the user may see."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from django.contrib.auth.models import AnonymousUser, User
+from django.db.models import Q, QuerySet
+
+from files.choices import FileStatus
+from files.exceptions import FileNotFound
+from files.models import File
+
+if TYPE_CHECKING:
+    from emails.models import Message
+
+VIEW_ALL_PERMISSION = "files.view_all_files"
+MANAGE_ALL_PERMISSION = "files.manage_all_files"
+
+SORT_FIELDS = {
+    "fileName": "original_name",
+    "size": "size",
+    "createdAt": "created_at",
+    "category": "category",
+    "status": "status",
+    "downloads": "download_count",
+}
+
+
+@dataclass(frozen=True)
+class FileFilters:
+    search: str = ""
+    category: str = ""
+    status: str = ""
+    department_id: str = ""
+    client_id: str = ""
+    owner_id: int | None = None
+    tag: str = ""
+    sort_by: str = "createdAt"
+    sort_order: str = "desc"
+
+
+def files_visible_to(user: User | AnonymousUser) -> QuerySet[File]:
+    """Files a user lists and manages: their own; staff with the permission see everyone's."""
+    if not user.is_authenticated:
+        return File.objects.none()
+    if user.has_perm(VIEW_ALL_PERMISSION):
+        return File.objects.all()
+    return File.objects.filter(owner=user)
+
+
+def files_downloadable_by(user: User | AnonymousUser) -> QuerySet[File]:
+    """Files a user may read: the visible ones, and anyone's completed public files."""
+    if not user.is_authenticated:
+        return File.objects.none()
+    if user.has_perm(VIEW_ALL_PERMISSION):
+        return File.objects.all()
+    return File.objects.filter(Q(owner=user) | Q(is_public=True, status=FileStatus.COMPLETED))
+
+
+def files_manageable_by(user: User | AnonymousUser) -> QuerySet[File]:
+    """Files a user may delete: their own; staff with the manage permission, everyone's."""
+    if not user.is_authenticated:
+        return File.objects.none()
+    if user.has_perm(MANAGE_ALL_PERMISSION):
+        return File.objects.all()
+    return File.objects.filter(owner=user)
+
+
+def files_attachable(*, user: User | AnonymousUser) -> QuerySet[File]:
+    """Files a user may attach to an email: their own or public ones, completed."""
+    if not user.is_authenticated:
+        return File.objects.none()
+    return File.objects.filter(Q(owner=user) | Q(is_public=True), status=FileStatus.COMPLETED)
+
+
+def file_list(*, user: User | AnonymousUser, filters: FileFilters) -> QuerySet[File]:
+    """The user's files (all files with the permission), filtered and sorted; deleted ones only when asked for."""
+    qs = files_visible_to(user)
+    qs = qs.filter(status=filters.status) if filters.status else qs.exclude(status=FileStatus.DELETED)
+    if filters.category:
+        qs = qs.filter(category=filters.category)
+    if filters.department_id:
+        qs = qs.filter(department_id=filters.department_id)
+    if filters.client_id:
+        qs = qs.filter(client_id=filters.client_id)
+    if filters.owner_id is not None:
+        qs = qs.filter(owner_id=filters.owner_id)
+    if filters.tag:
+        qs = qs.filter(tags__name=filters.tag.strip().lower())
+    if filters.search:
+        term = filters.search.strip()
+        match = Q(original_name__icontains=term) | Q(file_name__icontains=term) | Q(client_id=term)
+        try:
+            match |= Q(pk=uuid.UUID(term))
+        except ValueError:
+            pass
+        qs = qs.filter(match)
+    order = SORT_FIELDS.get(filters.sort_by, "created_at")
+    prefix = "" if filters.sort_order == "asc" else "-"
+    return qs.select_related("owner").prefetch_related("tags").order_by(f"{prefix}{order}", f"{prefix}pk")
+
+
+def file_get(*, user: User | AnonymousUser, file_id: uuid.UUID) -> File:
+    """One file the user may read (public files included); FileNotFound otherwise."""
+    try:
+        return files_downloadable_by(user).select_related("owner").prefetch_related("tags").get(pk=file_id)
+    except File.DoesNotExist:
+        raise FileNotFound("File not found") from None
+
+
+def attachments_size(*, message: Message) -> int:
+    """Bytes of a message's attachments (from the prefetched rows when the worker loaded them)."""
+    return sum(attachment.size for attachment in message.attachments.all())

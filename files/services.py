@@ -1,0 +1,342 @@
+"""Writes of stored files: the upload flow, downloads, deletion, the purge, email attachments."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser, User
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from files import storage
+from files.choices import FileCategory, FileStatus
+from files.exceptions import FileForbidden, FileNotFound, UploadNotReceived, UploadRejected
+from files.inspection import content_problem
+from files.models import Attachment, File, FileTag
+from files.naming import file_key, name_sanitise
+from files.selectors import files_downloadable_by, files_manageable_by, files_visible_to
+
+if TYPE_CHECKING:
+    from emails.models import Message
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class UploadStart:
+    file: File
+    target: storage.UploadTarget
+    expires_in: int
+
+
+def file_upload_start(
+    *,
+    owner: User,
+    file_name: str,
+    content_type: str,
+    category: str,
+    max_size: int,
+    is_public: bool = False,
+    metadata: dict[str, str] | None = None,
+    client_id: str = "",
+    department_id: str = "",
+    ip: str | None = None,
+    user_agent: str = "",
+) -> UploadStart:
+    """Record a file as `uploading` and presign the one POST that may fill it.
+
+    The name, type and size were validated by the caller (FileUploadRequestSerializer).
+    """
+    metadata = dict(metadata or {})
+    tags = sorted({tag.strip().lower()[:50] for tag in metadata.pop("tags", "").split(",") if tag.strip()})
+    file_id = uuid.uuid4()
+    bucket, region = storage.storage_location()
+    expires_in = settings.FILE_UPLOAD_URL_EXPIRES_SECONDS
+    with transaction.atomic():
+        file = File.objects.create(
+            id=file_id,
+            key=file_key(category=category, owner_id=owner.pk, file_id=file_id, name=file_name),
+            file_name=name_sanitise(file_name),
+            original_name=file_name,
+            content_type=content_type,
+            max_size=max_size,
+            category=category,
+            is_public=is_public,
+            owner=owner,
+            uploaded_by=owner,
+            client_id=client_id,
+            department_id=department_id,
+            uploader_ip=ip,
+            user_agent=user_agent[:500],
+            extra_metadata=metadata,
+            bucket=bucket,
+            region=region,
+            expires_at=None,
+        )
+        FileTag.objects.bulk_create(FileTag(file=file, name=tag) for tag in tags)
+    target = storage.presign_upload(key=file.key, content_type=content_type, max_size=max_size, expires_in=expires_in)
+    return UploadStart(file=file, target=target, expires_in=expires_in)
+
+
+def file_upload_finish(*, user: User | AnonymousUser, file_id: uuid.UUID) -> File:
+    """Check the uploaded object itself and mark the file `completed`, or `failed` and delete the object.
+
+    Size comes from storage, never from the client; the type from the
+    object's magic bytes, which must match the declared type. Completing a
+    completed file again is a no-op.
+    """
+    with transaction.atomic():
+        try:
+            # Only the uploader completes an upload.
+            file = files_visible_to(user).select_for_update().get(pk=file_id, owner_id=user.pk)
+        except File.DoesNotExist:
+            raise FileNotFound("File not found") from None
+        if file.status == FileStatus.COMPLETED:
+            return file
+        if file.status == FileStatus.FAILED:
+            raise UploadRejected(file.failure_reason)
+        if file.status == FileStatus.DELETED:
+            raise FileNotFound("File not found")
+        info = storage.head(key=file.key)
+        if info is None:
+            raise UploadNotReceived("No upload has reached storage for this file yet.")
+        problem = _upload_problem(file, info)
+        now = timezone.now()
+        if problem is None:
+            file.status = FileStatus.COMPLETED
+            file.size = info.size
+            file.etag = info.etag
+            file.version_id = info.version_id
+            file.checksum = info.checksum
+            file.completed_at = now
+            file.save(update_fields=["status", "size", "etag", "version_id", "checksum", "completed_at", "updated_at"])
+            return file
+        storage.delete(key=file.key)
+        file.status = FileStatus.FAILED
+        file.size = info.size
+        file.failure_reason = problem
+        file.save(update_fields=["status", "size", "failure_reason", "updated_at"])
+    logger.info("Upload %s refused: %s", file.pk, problem)
+    raise UploadRejected(problem)
+
+
+def _upload_problem(file: File, info: storage.ObjectInfo) -> str | None:
+    limit = min(file.max_size, settings.FILE_MAX_SIZE_BYTES)
+    if info.size < 1:
+        return "The uploaded file is empty."
+    if info.size > limit:
+        return f"The uploaded file is {info.size} bytes, over its limit of {limit} bytes."
+    return content_problem(
+        content_type=file.content_type,
+        size=info.size,
+        read=lambda start, length: storage.read_range(key=file.key, start=start, length=length),
+    )
+
+
+@dataclass(frozen=True)
+class DownloadLink:
+    url: str
+    file: File
+    expires_in: int
+
+
+def file_download_url(*, user: User | AnonymousUser, file_id: uuid.UUID) -> DownloadLink:
+    """A short-lived URL that downloads a completed file under its original name; counts the download."""
+    try:
+        file = files_downloadable_by(user).get(pk=file_id, status=FileStatus.COMPLETED)
+    except File.DoesNotExist:
+        raise FileNotFound("File not found") from None
+    now = timezone.now()
+    if file.expires_at is not None and file.expires_at <= now:
+        raise FileForbidden("This file can no longer be downloaded: its access has expired.")
+    expires_in = settings.FILE_DOWNLOAD_URL_EXPIRES_SECONDS
+    url = storage.presign_download(
+        key=file.key,
+        filename=file.original_name,
+        content_type=file.content_type,
+        expires_in=expires_in,
+        version_id=file.version_id,
+    )
+    File.objects.filter(pk=file.pk).update(download_count=F("download_count") + 1, last_accessed_at=now)
+    file.download_count += 1
+    file.last_accessed_at = now
+    return DownloadLink(url=url, file=file, expires_in=expires_in)
+
+
+def file_delete(*, user: User | AnonymousUser, file_id: uuid.UUID) -> File:
+    """Soft delete: the file disappears from lists at once; the purge removes its object later."""
+    with transaction.atomic():
+        try:
+            file = files_manageable_by(user).select_for_update().exclude(status=FileStatus.DELETED).get(pk=file_id)
+        except File.DoesNotExist:
+            if files_downloadable_by(user).filter(pk=file_id).exclude(status=FileStatus.DELETED).exists():
+                raise FileForbidden("Only the file's owner can delete it.") from None
+            raise FileNotFound("File not found") from None
+        file.status = FileStatus.DELETED
+        file.deleted_at = timezone.now()
+        file.save(update_fields=["status", "deleted_at", "updated_at"])
+    return file
+
+
+# --- Purge ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PurgeResult:
+    deleted: int  # objects of files deleted longer than the retention period
+    abandoned: int  # uploads never completed (or failed) after FILE_UPLOAD_STALE_HOURS
+
+
+def files_purge_candidates(*, now: datetime | None = None) -> Any:
+    """Files whose objects are due for removal from storage."""
+    now = now or timezone.now()
+    retention = now - timedelta(days=settings.FILE_PURGE_RETENTION_DAYS)
+    stale = now - timedelta(hours=settings.FILE_UPLOAD_STALE_HOURS)
+    return File.objects.filter(purged_at__isnull=True).filter(
+        Q(status=FileStatus.DELETED, deleted_at__lt=retention)
+        # Failed uploads lost their object at once, but a still-valid upload
+        # URL may have put one back since.
+        | Q(status__in=[FileStatus.UPLOADING, FileStatus.FAILED], created_at__lt=stale)
+    )
+
+
+def files_purge(*, now: datetime | None = None, progress: Callable[[int, int], None] | None = None) -> PurgeResult:
+    """Delete from storage the objects of long-deleted files and of uploads never completed.
+
+    The rows stay (an email's attachment list still names them), marked
+    `purged_at`; uploads never completed become `failed`.
+    """
+    now = now or timezone.now()
+    due = list(files_purge_candidates(now=now).order_by("created_at").values_list("pk", "key", "status"))
+    deleted = abandoned = 0
+    for done, (file_id, key, status) in enumerate(due, start=1):
+        storage.delete(key=key)
+        if status == FileStatus.DELETED:
+            File.objects.filter(pk=file_id).update(purged_at=now, updated_at=now)
+            deleted += 1
+        else:
+            update: dict[str, Any] = {"purged_at": now, "updated_at": now}
+            if status == FileStatus.UPLOADING:
+                update |= {"status": FileStatus.FAILED, "failure_reason": "The upload was never completed."}
+            File.objects.filter(pk=file_id, status=status).update(**update)
+            abandoned += 1
+        if progress is not None:
+            progress(done, len(due))
+    if due:
+        logger.info("Purged %d deleted file(s) and %d abandoned upload(s) from storage.", deleted, abandoned)
+    return PurgeResult(deleted=deleted, abandoned=abandoned)
+
+
+# --- Email attachments ----------------------------------------------------
+
+
+class AttachmentSpec:
+    """One attachment of a send request: inline bytes, or a completed stored file; and the name it goes by.
+
+    Immutable. Its str() is what an idempotency fingerprint compares: a digest
+    of the content, not the content.
+    """
+
+    __slots__ = ("content", "content_type", "file", "filename")
+
+    def __init__(
+        self, *, filename: str, content_type: str, content: bytes | None = None, file: File | None = None
+    ) -> None:
+        if (content is None) == (file is None):
+            raise ValueError("An attachment is either inline content or a stored file.")
+        self.filename = filename
+        self.content_type = content_type
+        self.content = content
+        self.file = file
+
+    @property
+    def size(self) -> int:
+        return len(self.content) if self.content is not None else int(self.file.size if self.file else 0)
+
+    def __str__(self) -> str:
+        if self.content is not None:
+            return f"inline:{self.filename}:{self.content_type}:{hashlib.sha256(self.content).hexdigest()}"
+        return f"file:{self.file.pk if self.file else ''}:{self.filename}:{self.content_type}"
+
+    def __repr__(self) -> str:
+        return f"<AttachmentSpec {self}>"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, AttachmentSpec) and str(self) == str(other)
+
+    def __hash__(self) -> int:
+        return hash(str(self))
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> AttachmentSpec:
+        return self
+
+
+def attachments_attach(*, message: Message, owner: User, specs: Sequence[AttachmentSpec]) -> list[Attachment]:
+    """Attach files to a message being queued, inside its transaction.
+
+    Inline content becomes a completed file of category `attachment` (its
+    bytes were checked by the serializer), so the worker streams every
+    attachment from storage the same way. Objects are written first; if
+    anything fails here, those written are removed again before the error
+    goes on (and the caller's transaction rolls back the rows).
+    """
+    if not specs:
+        return []
+    written: list[str] = []
+    rows: list[Attachment] = []
+    try:
+        bucket, region = storage.storage_location()
+        for position, spec in enumerate(specs):
+            file = spec.file
+            if file is None:
+                assert spec.content is not None
+                file_id = uuid.uuid4()
+                key = file_key(category=FileCategory.ATTACHMENT, owner_id=owner.pk, file_id=file_id, name=spec.filename)
+                info = storage.save(key=key, content=spec.content, content_type=spec.content_type)
+                written.append(key)
+                file = File.objects.create(
+                    id=file_id,
+                    key=key,
+                    file_name=name_sanitise(spec.filename),
+                    original_name=spec.filename,
+                    content_type=spec.content_type,
+                    size=info.size,
+                    max_size=info.size,
+                    category=FileCategory.ATTACHMENT,
+                    status=FileStatus.COMPLETED,
+                    owner=owner,
+                    uploaded_by=owner,
+                    client_id=message.client_id,
+                    checksum=info.checksum,
+                    bucket=bucket,
+                    region=region,
+                    etag=info.etag,
+                    version_id=info.version_id,
+                    completed_at=timezone.now(),
+                )
+            rows.append(
+                Attachment(
+                    message=message,
+                    file=file,
+                    filename=spec.filename,
+                    content_type=spec.content_type,
+                    size=file.size,
+                    position=position,
+                )
+            )
+        return Attachment.objects.bulk_create(rows)
+    except BaseException:
+        for key in written:
+            try:
+                storage.delete(key=key)
+            except Exception:  # the original error matters more; the object is only an orphan
+                logger.exception("Could not remove attachment object %s after a failed queue", key)
+        raise

@@ -1,0 +1,127 @@
+"""The files page, its download/delete actions, and the app's own upload/download URLs for disk storage.
+
+Thin views: parse, call one service or selector, render. The disk endpoints
+stand in for S3: `disk_upload` takes the same multipart POST a presigned S3
+POST takes and answers the same way (204, or an XML error), `disk_download`
+serves a signed, expiring GET.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+from xml.sax.saxutils import escape
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
+from django.http.response import HttpResponseBase
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views import View
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from files import storage
+from files.choices import ALLOWED_CONTENT_TYPES, FileCategory, FileStatus
+from files.exceptions import DownloadRefused, FileForbidden, FileNotFound, UploadRefused
+from files.selectors import VIEW_ALL_PERMISSION, file_list
+from files.serializers import FileQuerySerializer
+from files.services import file_delete, file_download_url
+
+
+class FileListView(LoginRequiredMixin, View):
+    template_name = "files/list.html"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        # Without empty values, so links built from it stay short.
+        query = QueryDict(mutable=True)
+        for key, values in request.GET.lists():
+            kept = [value for value in values if value.strip()]
+            if kept:
+                query.setlist(key, kept)
+        serializer = FileQuerySerializer(data=query)
+        context: dict[str, Any] = {
+            "query": query,
+            "categories": FileCategory.choices,
+            "statuses": FileStatus.choices,
+            "accept": ",".join(ALLOWED_CONTENT_TYPES),
+            "allowed_types": sorted(set(ALLOWED_CONTENT_TYPES.values())),
+            "max_size": settings.FILE_MAX_SIZE_BYTES,
+            "can_view_all": request.user.has_perm(VIEW_ALL_PERMISSION),
+            "errors": {},
+            "page": None,
+        }
+        if not serializer.is_valid():
+            context["errors"] = serializer.errors
+            return render(request, self.template_name, context, status=400)
+        data = serializer.validated_data
+        paginator = Paginator(file_list(user=request.user, filters=serializer.to_filters()), data["limit"])
+        page = paginator.get_page(data["page"])
+        context.update(page=page, sort_by=data["sortBy"], sort_order=data["sortOrder"])
+        return render(request, self.template_name, context)
+
+
+@login_required
+def file_download(request: HttpRequest, file_id: uuid.UUID) -> HttpResponseBase:
+    """Count the download and send the browser to a short-lived URL of the file."""
+    try:
+        link = file_download_url(user=request.user, file_id=file_id)
+    except FileNotFound:
+        raise Http404("No such file.") from None
+    except FileForbidden as exc:
+        return HttpResponse(str(exc), status=403, content_type="text/plain; charset=utf-8")
+    return HttpResponseRedirect(link.url)
+
+
+@login_required
+@require_POST
+def file_remove(request: HttpRequest, file_id: uuid.UUID) -> HttpResponseBase:
+    try:
+        file = file_delete(user=request.user, file_id=file_id)
+    except FileNotFound:
+        raise Http404("No such file.") from None
+    except FileForbidden as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"{file.original_name} was deleted.")
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        back = reverse("files:list")
+    return HttpResponseRedirect(back or reverse("files:list"))
+
+
+def _s3_style_error(code: str, message: str, status: int) -> HttpResponse:
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f"<Error><Code>{escape(code)}</Code><Message>{escape(message)}</Message></Error>"
+    )
+    return HttpResponse(body, status=status, content_type="application/xml")
+
+
+@csrf_exempt  # the signed URL is the credential, as a presigned S3 POST is
+def disk_upload(request: HttpRequest, token: str) -> HttpResponse:
+    if request.method != "POST":
+        return _s3_style_error("MethodNotAllowed", "Uploads are multipart POSTs.", 405)
+    try:
+        storage.disk_upload_receive(request=request, token=token)
+    except UploadRefused as exc:
+        code, _, message = exc.reason.partition(": ")
+        return _s3_style_error(code if message else "InvalidRequest", message or exc.reason, exc.status)
+    return HttpResponse(status=204)
+
+
+def disk_download(request: HttpRequest, token: str) -> HttpResponseBase:
+    try:
+        found = storage.disk_download_open(token=token)
+    except DownloadRefused as exc:
+        return _s3_style_error("AccessDenied", str(exc), 403)
+    response = FileResponse(found.handle, content_type=found.content_type)
+    response["Content-Disposition"] = storage.content_disposition(found.filename)
+    response["Content-Length"] = str(found.size)
+    response["Cache-Control"] = "private, no-store"
+    return response
