@@ -39,7 +39,7 @@ class EmailCollectionView(APIView):
         key = request.headers.get("Idempotency-Key", "").strip()
         if len(key) > 255:
             return invalid_response({"Idempotency-Key": ["At most 255 characters."]})
-        serializer = EmailSendSerializer(data=request.data)
+        serializer = EmailSendSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         # IsAuthenticated let only signed-in users this far.
         owner = cast(User, request.user)
@@ -53,7 +53,7 @@ class EmailCollectionView(APIView):
                     "emailLogId": str(message.pk),
                     "status": message.status,
                     "recipientCount": message.recipient_count,
-                    "attachmentCount": 0,
+                    "attachmentCount": message.attachments.count(),
                     "idempotentReplay": not result.created,
                 },
                 "message": "Email queued for sending" if result.created else "Email already accepted for this key",

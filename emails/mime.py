@@ -9,6 +9,7 @@ from django.core.mail import EmailMultiAlternatives
 
 from emails.choices import Category, RecipientKind
 from emails.suppression import unsubscribe_url
+from files.mime import attachment_parts
 
 if TYPE_CHECKING:
     from emails.models import Message, Recipient
@@ -69,4 +70,6 @@ def email_build(*, message: Message, group: Sequence[Recipient]) -> EmailMultiAl
         email.attach_alternative(message.html_body, "text/html")
     elif message.html_body:
         email.content_subtype = "html"
+    for part in attachment_parts(message=message):  # streamed from storage; AttachmentUnavailable if gone
+        email.attach(part)
     return email

@@ -14,6 +14,7 @@ from emails.choices import Category, MessageStatus, Priority, RecipientStatus
 from emails.models import Event, Message, Recipient, Template
 from emails.selectors import SORT_FIELDS, EmailFilters
 from emails.services import Address, EmailRequest
+from files.serializers import attachment_specs, attachments_check, inline_attachments_field, stored_attachments_field
 
 MAX_PER_FIELD = 50
 MAX_RECIPIENTS = 100
@@ -78,25 +79,6 @@ class AddressListField(serializers.Field):
         return value
 
 
-class _RefusedField(serializers.Field):
-    """A field of the seeds' payload that this server does not handle yet.
-
-    Refused with a message rather than ignored, so nothing is silently lost.
-    """
-
-    def __init__(self, message: str, **kwargs: Any) -> None:
-        self.message = message
-        super().__init__(required=False, **kwargs)
-
-    def to_internal_value(self, data: Any) -> Any:
-        if data in (None, [], {}):
-            return None
-        raise serializers.ValidationError(self.message)
-
-    def to_representation(self, value: Any) -> Any:
-        return value
-
-
 class EmailSendSerializer(serializers.Serializer):
     """The seeds' `POST /api/email` body, with their limits (SPEC section 6)."""
 
@@ -116,8 +98,9 @@ class EmailSendSerializer(serializers.Serializer):
     clientId = serializers.CharField(required=False, allow_blank=True, max_length=100, validators=[header_value_check])
     tags = serializers.DictField(child=serializers.CharField(max_length=256, allow_blank=True), required=False)
     customData = serializers.DictField(required=False)
-    attachments = _RefusedField("Attachments are not supported by this server yet; nothing was sent.")
-    s3Attachments = _RefusedField("Stored-file attachments are not supported by this server yet; nothing was sent.")
+    # Attachments (files/serializers.py): inline base64 ones, and the caller's stored files.
+    attachments = inline_attachments_field()
+    s3Attachments = stored_attachments_field()
 
     def validate_templateId(self, value: str) -> Template | None:
         if not value:
@@ -145,6 +128,7 @@ class EmailSendSerializer(serializers.Serializer):
         subject = (attrs.get("subject") or "").strip()
         if not subject and template is None:
             raise serializers.ValidationError({"subject": "This field is required."})
+        attachments_check(attrs)
         return attrs
 
     def to_request(self) -> EmailRequest:
@@ -165,6 +149,7 @@ class EmailSendSerializer(serializers.Serializer):
             client_id=data.get("clientId") or "",
             tags=data.get("tags") or {},
             custom_data=data.get("customData") or {},
+            attachments=attachment_specs(data),
         )
 
 

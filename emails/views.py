@@ -82,7 +82,7 @@ class ComposeView(LoginRequiredMixin, View):
     def post(self, request: HttpRequest) -> HttpResponse:
         form = ComposeForm(data=request.POST)
         payload, errors = _compose_payload(request.POST)
-        serializer = EmailSendSerializer(data=payload)
+        serializer = EmailSendSerializer(data=payload, context={"request": request})
         owner = request.user
         assert not isinstance(owner, AnonymousUser)  # LoginRequiredMixin
         if serializer.is_valid() and not errors:

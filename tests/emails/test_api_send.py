@@ -267,9 +267,9 @@ TOO_LONG = "x" * 50_001
         ({"templateId": "no-such-template"}, ["templateId"], "No template"),
         ({"tags": {"a": ["not", "a", "string"]}}, ["tags", "a"], "valid string"),
         (
-            {"attachments": [{"filename": "a.txt", "content": "eA==", "contentType": "text/plain"}]},
-            ["attachments"],
-            "not supported",
+            {"attachments": [{"filename": "a.txt", "content": "not base64!", "contentType": "text/plain"}]},
+            ["attachments", 0, "content"],
+            "base64",
         ),
     ],
 )
