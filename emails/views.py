@@ -66,6 +66,9 @@ def _compose_payload(data: QueryDict) -> tuple[dict[str, Any], dict[str, list[st
             payload["templateData"] = json.loads(template_data)
         except ValueError as exc:
             errors["templateData"] = [f"Enter valid JSON: {exc}."]
+    # Files attached with the picker (templates/files/_attachment_picker.html), by id.
+    if file_ids := [value.strip() for value in data.getlist("attachmentFileIds") if value.strip()]:
+        payload["s3Attachments"] = [{"fileId": file_id} for file_id in file_ids]
     return payload, errors
 
 

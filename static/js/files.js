@@ -55,6 +55,7 @@
       category: category ? category.value : "general",
       isPublic: isPublic ? isPublic.checked : false,
       onProgress: function (fraction) {
+        ui.item.dataset.progressEvents = String(parseInt(ui.item.dataset.progressEvents || "0", 10) + 1);
         ui.bar.value = Math.round(fraction * 100);
         ui.state.textContent = fraction < 1 ? Math.round(fraction * 100) + "%" : "Checking…";
       }
