@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -35,6 +36,7 @@ from django.urls import reverse
 from files.exceptions import DownloadRefused, StoredObjectChanged, StoredObjectMissing, UploadRefused
 
 CHUNK_SIZE = 64 * 1024
+_client_lock = threading.Lock()
 _MD5_HEX = re.compile(r"^[0-9a-f]{32}$")
 
 
@@ -90,7 +92,18 @@ class _S3Backend:
 
     @property
     def client(self) -> Any:
-        return self.storage.connection.meta.client
+        # One client per storage for every thread: boto3 clients are
+        # thread-safe, while the storage's own resource is per thread, and a
+        # server that starts a thread per request would build one (reading
+        # botocore's models again) for each request.
+        client = vars(self.storage).get("_files_s3_client")
+        if client is None:
+            with _client_lock:
+                client = vars(self.storage).get("_files_s3_client")
+                if client is None:
+                    client = self.storage.connection.meta.client
+                    vars(self.storage)["_files_s3_client"] = client
+        return client
 
     def _key(self, key: str) -> str:
         # The storage's own mapping of a name to an object key (AWS_LOCATION prefix).
