@@ -479,11 +479,13 @@ def main() -> int:
         _log("(b) again, one notification_process call each")
         each = _run_child(env, "each", "--n", str(args.n))
     finally:
-        if server is not None:
-            _server_stop(server)
-        _queue_delete(queue)
-        _drop_database(db_name)
-        shutil.rmtree(workdir, ignore_errors=True)
+        try:
+            if server is not None:
+                _server_stop(server)
+            _queue_delete(queue)
+        finally:
+            _drop_database(db_name)
+            shutil.rmtree(workdir, ignore_errors=True)
 
     ratio = hook["per_second"] / bare["per_second"]
     slice_ratios = sorted(h / b for h, b in zip(hook["slices"], bare["slices"], strict=True))
