@@ -31,14 +31,17 @@ def name_problem(name: str) -> str | None:
 
 def name_sanitise(name: str) -> str:
     """An ASCII name of letters, digits, dot, dash and underscore, keeping the extension."""
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    safe = _UNSAFE.sub("_", ascii_name).strip("._") or "file"
-    stem, dot, extension = safe.rpartition(".")
-    if not dot:
-        stem, extension = safe, ""
-    extension = extension[:16]
-    stem = stem[: KEY_NAME_LENGTH - len(extension) - 1] or "file"
-    return f"{stem}.{extension}" if extension else stem
+    stem, dot, extension = name.rpartition(".")
+    if not dot or not stem.strip(". "):  # "README", ".profile"
+        stem, extension = name, ""
+    safe_extension = _ascii(extension).strip("._")[:16]
+    safe_stem = _ascii(stem).strip("._") or "file"
+    safe_stem = safe_stem[: KEY_NAME_LENGTH - len(safe_extension) - 1]
+    return f"{safe_stem}.{safe_extension}" if safe_extension else safe_stem
+
+
+def _ascii(text: str) -> str:
+    return _UNSAFE.sub("_", unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode())
 
 
 def file_key(*, category: str, owner_id: int, file_id: uuid.UUID, name: str) -> str:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from files import storage
@@ -195,7 +195,7 @@ class PurgeResult:
     abandoned: int  # uploads never completed (or failed) after FILE_UPLOAD_STALE_HOURS
 
 
-def files_purge_candidates(*, now: datetime | None = None) -> Any:
+def files_purge_candidates(*, now: datetime | None = None) -> QuerySet[File]:
     """Files whose objects are due for removal from storage."""
     now = now or timezone.now()
     retention = now - timedelta(days=settings.FILE_PURGE_RETENTION_DAYS)

@@ -311,13 +311,18 @@ class _UploadGrant:
     max_size: int
 
 
+class _BadToken(ValueError):
+    """A signed URL's token was tampered with or has expired."""
+
+
 def _signed(token: str, salt: str) -> dict[str, Any]:
+    """The grant a signed URL carries; _BadToken if it was altered or its time is up."""
     try:
         grant = signing.loads(token, salt=salt)
     except signing.BadSignature:
-        raise DownloadRefused("The link is invalid.") from None
+        raise _BadToken("The link is invalid.") from None
     if not isinstance(grant, dict) or int(grant.get("x", 0)) < time.time():
-        raise DownloadRefused("The link has expired.")
+        raise _BadToken("The link has expired.")
     return grant
 
 
@@ -384,7 +389,7 @@ def disk_upload_receive(*, request: HttpRequest, token: str) -> None:
         raise UploadRefused("Uploads go straight to S3, not through this app.", status=404)
     try:
         raw = _signed(token, _UPLOAD_SALT)
-    except DownloadRefused as exc:
+    except _BadToken as exc:
         raise UploadRefused(f"AccessDenied: {exc}", status=403) from None
     grant = _UploadGrant(key=str(raw["k"]), content_type=str(raw["t"]), max_size=int(raw["m"]))
     declared = int(request.META.get("CONTENT_LENGTH") or 0)
@@ -424,7 +429,10 @@ def disk_download_open(*, token: str) -> DiskDownload:
     backend = _backend()
     if not isinstance(backend, _DiskBackend):
         raise DownloadRefused("Downloads come straight from S3, not through this app.")
-    grant = _signed(token, _DOWNLOAD_SALT)
+    try:
+        grant = _signed(token, _DOWNLOAD_SALT)
+    except _BadToken as exc:
+        raise DownloadRefused(str(exc)) from None
     try:
         handle = backend.open_stream(str(grant["k"]), "", "")
     except StoredObjectMissing:

@@ -34,6 +34,8 @@ def signed_in(page: Page, live_server: Any, transactional_db: Any, ses: Any, any
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Files")).to_be_visible()
+    # The page's scripts are deferred: files chosen before they ran would go unnoticed.
+    page.wait_for_load_state("load")
     return page
 
 
@@ -82,6 +84,7 @@ def test_upload_with_progress_attach_in_the_composer_and_find_it_at_ses(
     # 2. The composer: pick it from my files, and upload another on the spot.
     page.get_by_role("link", name="Compose").click()
     expect(page.get_by_role("heading", name="Compose email")).to_be_visible()
+    page.wait_for_load_state("load")
     page.get_by_role("textbox", name="To", exact=True).fill("jane@example.com")
     page.get_by_role("textbox", name="Subject", exact=True).fill("Your quarterly report")
     page.get_by_role("textbox", name="Text body", exact=True).fill("Please find it attached.")
@@ -131,3 +134,32 @@ def test_a_refused_upload_says_why_on_the_page(signed_in: Page, any_storage: Any
     )
     expect(page.locator("#files-table tbody tr[data-file-id]")).to_have_count(0)
     assert File.objects.get().status == "failed"
+
+
+def test_a_file_dropped_on_the_zone_is_uploaded(signed_in: Page, any_storage: Any) -> None:
+    page = signed_in
+    page.select_option("#upload-category", "invoice")
+    page.check("#upload-public")
+    transfer = page.evaluate_handle(
+        """(bytes) => {
+            const transfer = new DataTransfer();
+            transfer.items.add(new File([new Uint8Array(bytes)], "scan.png", {type: "image/png"}));
+            return transfer;
+        }""",
+        list(samples.png(32, 32)),
+    )
+    page.dispatch_event("#dropzone", "dragenter", {"dataTransfer": transfer})
+    expect(page.locator("#dropzone")).to_have_class(re.compile(r"\bdragging\b"))
+    page.dispatch_event("#dropzone", "drop", {"dataTransfer": transfer})
+    expect(page.locator("#dropzone")).not_to_have_class(re.compile(r"\bdragging\b"))
+    expect(page.locator(".upload-item").first).to_have_class(re.compile(r"\bupload-done\b"))
+    row = page.locator("#files-table tbody tr", has_text="scan.png")
+    expect(row.locator(".category-cell")).to_have_text("invoice")
+    file = File.objects.get()
+    assert (file.original_name, file.category, file.is_public, file.status) == (
+        "scan.png",
+        "invoice",
+        True,
+        "completed",
+    )
+    assert any_storage.get(file.key) == samples.png(32, 32)
