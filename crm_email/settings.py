@@ -275,6 +275,9 @@ EMAIL_RECORD_MAX_CALLS = env_int("EMAIL_RECORD_MAX_CALLS", 200)
 # --- Events, suppression, unsubscribe ---------------------------------------
 # Stored SNS notifications applied per transaction by a worker.
 EVENTS_BATCH_SIZE = env_int("EVENTS_BATCH_SIZE", 200)
+# A burst of notifications schedules one drain task per this many seconds
+# (CACHE_URL makes the web and worker processes share the flag).
+EVENTS_DRAIN_COALESCE_SECONDS = env_int("EVENTS_DRAIN_COALESCE_SECONDS", 2)
 # The public address of this app, for the one-click unsubscribe links in mail.
 PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
 # Marketing is held when the trailing 24 h rates reach these (SES reviews an

@@ -89,6 +89,7 @@ def in_process_sweeper_start() -> None:
     _sweeper_started = True
 
     def loop() -> None:
+        from emails.events import notifications_sweep
         from emails.services import email_sweep
 
         stop = threading.Event()
@@ -96,6 +97,7 @@ def in_process_sweeper_start() -> None:
             close_old_connections()
             try:
                 email_sweep()
+                notifications_sweep()
             except Exception:  # keep sweeping; the next round may succeed
                 logger.exception("In-process sweep failed")
             finally:

@@ -14,11 +14,12 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.core.cache import cache
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -45,28 +46,57 @@ class StoreResult:
 
 def notification_store(*, message: dict[str, Any], body: str) -> StoreResult:
     """Keep a verified SNS message verbatim, once per MessageId, and schedule its processing."""
+    fields = {
+        "sns_message_id": message["MessageId"],
+        "type": message["Type"],
+        "topic_arn": message.get("TopicArn", ""),
+        "body": body,
+    }
     try:
-        with transaction.atomic():
-            notification = InboundNotification.objects.create(
-                sns_message_id=message["MessageId"],
-                type=message["Type"],
-                topic_arn=message.get("TopicArn", ""),
-                body=body,
-            )
-            notification_dispatch(notification_id=notification.pk)
+        if connection.in_atomic_block:
+            # A savepoint, so a duplicate leaves the caller's transaction usable.
+            with transaction.atomic():
+                notification = InboundNotification.objects.create(**fields)
+        else:
+            # The webhook runs in autocommit: one INSERT, no BEGIN and COMMIT
+            # round trips on its hot path.
+            notification = InboundNotification.objects.create(**fields)
     except IntegrityError:
         # SNS retries reuse the MessageId: seen before, nothing more to do.
         return StoreResult(
             notification=InboundNotification.objects.get(sns_message_id=message["MessageId"]), created=False
         )
+    notifications_drain_schedule()
     return StoreResult(notification=notification, created=True)
 
 
-def notification_dispatch(*, notification_id: int) -> None:
+DRAIN_SCHEDULED_KEY = "emails:notifications-drain-scheduled"
+
+
+def notifications_drain_schedule() -> None:
+    """Have a worker apply pending notifications, with one task for a burst rather than one each.
+
+    The key stays while a drain task waits to start; the task deletes it before
+    it looks for pending rows, so a notification stored after that schedules
+    another drain. A task lost on the way leaves the key to expire, and the
+    sweeper (`notifications_sweep`) picks up whatever is still pending.
+    """
     from emails.dispatch import task_dispatch
     from emails.tasks import notification_process_task
 
-    task_dispatch(notification_process_task, str(notification_id))
+    if cache.add(DRAIN_SCHEDULED_KEY, 1, timeout=settings.EVENTS_DRAIN_COALESCE_SECONDS):
+        task_dispatch(notification_process_task)
+
+
+def notifications_sweep(*, stale_after: timedelta = timedelta(minutes=1)) -> int:
+    """Schedule a drain when notifications have waited too long (a lost task, a failed confirmation)."""
+    waiting = InboundNotification.objects.filter(
+        processed_at__isnull=True, received_at__lt=timezone.now() - stale_after
+    ).count()
+    if waiting:
+        cache.delete(DRAIN_SCHEDULED_KEY)
+        notifications_drain_schedule()
+    return waiting
 
 
 def notification_payload(notification: InboundNotification) -> dict[str, Any]:
@@ -251,7 +281,7 @@ def notification_process(*, notification_id: int) -> None:
     with transaction.atomic():
         batch = list(InboundNotification.objects.select_for_update().filter(pk=notification_id))
         confirmations = _apply(batch)
-    _confirm(confirmations)
+    _confirm(confirmations, strict=True)
 
 
 def notifications_drain(*, batch_size: int | None = None) -> int:
@@ -272,11 +302,35 @@ def notifications_drain(*, batch_size: int | None = None) -> int:
             return done
 
 
-def _confirm(confirmations: list[dict[str, Any]]) -> None:
+def _notifications_mark(notifications: list[InboundNotification], *, processed_at: datetime | None) -> None:
+    by_error: dict[str, list[int]] = defaultdict(list)
+    for notification in notifications:
+        by_error[notification.error].append(notification.pk)
+    for error, ids in by_error.items():
+        InboundNotification.objects.filter(pk__in=ids).update(processed_at=processed_at, error=error)
+
+
+def _confirm(confirmations: list[tuple[InboundNotification, dict[str, Any]]], *, strict: bool = False) -> None:
+    """Confirm subscriptions; one SNS could not answer stays pending, for the sweeper to try again.
+
+    `strict` raises that failure too, for a caller that reports it (the replay command).
+    """
+    from emails.exceptions import SnsRejected, SnsUnavailable
     from emails.sns import sns_subscription_confirm
 
-    for payload in confirmations:
-        sns_subscription_confirm(payload)
+    for notification, payload in confirmations:
+        try:
+            sns_subscription_confirm(payload)
+        except SnsUnavailable as exc:
+            notification.error = f"Confirmation failed, will retry: {exc.reason}"
+            _notifications_mark([notification], processed_at=None)
+            if strict:
+                raise
+        except SnsRejected as exc:
+            notification.error = f"Confirmation refused: {exc.reason}"
+            _notifications_mark([notification], processed_at=notification.processed_at)
+            if strict:
+                raise
 
 
 def _parse_notification(notification: InboundNotification) -> tuple[list[ParsedEvent], dict[str, Any] | None]:
@@ -297,7 +351,7 @@ def _parse_notification(notification: InboundNotification) -> tuple[list[ParsedE
     return event_parse(ses), None
 
 
-def _apply(notifications: list[InboundNotification]) -> list[dict[str, Any]]:
+def _apply(notifications: list[InboundNotification]) -> list[tuple[InboundNotification, dict[str, Any]]]:
     """Append events, move recipients up by precedence, derive their messages, suppress.
 
     Returns the subscription confirmations to make once the transaction committed.
@@ -305,7 +359,7 @@ def _apply(notifications: list[InboundNotification]) -> list[dict[str, Any]]:
     if not notifications:
         return []
     now = timezone.now()
-    confirmations: list[dict[str, Any]] = []
+    confirmations: list[tuple[InboundNotification, dict[str, Any]]] = []
     parsed: list[tuple[InboundNotification, ParsedEvent]] = []
     for notification in notifications:
         try:
@@ -317,7 +371,7 @@ def _apply(notifications: list[InboundNotification]) -> list[dict[str, Any]]:
             notification.error = ""
             parsed.extend((notification, e) for e in events)
             if confirmation is not None:
-                confirmations.append(confirmation)
+                confirmations.append((notification, confirmation))
         notification.processed_at = now
 
     recipients = _match(e for _, e in parsed)
@@ -355,7 +409,7 @@ def _apply(notifications: list[InboundNotification]) -> list[dict[str, Any]]:
     _messages_derive({r.message_id for r in (by_pk[pk] for pk in proposals)})
     for notification, event, recipient in suppressions:
         _suppress(notification, event, recipient)
-    InboundNotification.objects.bulk_update(notifications, ["processed_at", "error"])
+    _notifications_mark(notifications, processed_at=now)
     if any(e.type in (EventType.BOUNCE, EventType.COMPLAINT) for _, e in parsed):
         reputation_check()
     return confirmations
@@ -410,10 +464,17 @@ def _messages_derive(message_ids: set[uuid.UUID]) -> None:
         Recipient.objects.filter(message_id__in=message_ids).values("message_id", "status").annotate(n=Count("pk"))
     ):
         counts[row["message_id"]][row["status"]] = row["n"]
+    # Messages that end up alike (one delivery each, say) share one UPDATE:
+    # far cheaper than bulk_update's CASE per row and column.
+    alike: dict[tuple[Any, ...], list[uuid.UUID]] = defaultdict(list)
     for message in messages:
         message_counts_apply(message, counts[message.pk])
-        message.updated_at = timezone.now()
-    Message.objects.bulk_update(messages, ["status", "updated_at", *COUNT_FIELDS])
+        alike[(message.status, *(getattr(message, f) for f in COUNT_FIELDS))].append(message.pk)
+    now = timezone.now()
+    for values, ids in alike.items():
+        Message.objects.filter(pk__in=ids).update(
+            status=values[0], updated_at=now, **dict(zip(COUNT_FIELDS, values[1:], strict=True))
+        )
 
 
 def _suppress(notification: InboundNotification, event: ParsedEvent, recipient: Recipient | None) -> None:

@@ -30,13 +30,18 @@ def email_drain_task(limit: int | None = None) -> int:
 
 @shared_task
 def email_sweep_task() -> int:
-    return email_sweep()
+    from emails.events import notifications_sweep
+
+    return email_sweep() + notifications_sweep()
 
 
 @shared_task(acks_late=True)
-def notification_process_task(notification_id: str) -> int:
-    # Whichever task runs first applies every pending notification in
-    # batches, this one included; the others then find nothing left.
-    from emails.events import notifications_drain
+def notification_process_task(*args: str) -> int:
+    # One task drains every pending notification in batches; see
+    # notifications_drain_schedule for why the key goes first.
+    from django.core.cache import cache
 
+    from emails.events import DRAIN_SCHEDULED_KEY, notifications_drain
+
+    cache.delete(DRAIN_SCHEDULED_KEY)
     return notifications_drain()

@@ -35,6 +35,8 @@ def _test_settings(settings: Any, tmp_path: Any) -> None:
     settings.EMAIL_PACE_SENDS = False
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # Local memory caches outlive a settings change: start every test empty.
+    cache.clear()
 
 
 @pytest.fixture
