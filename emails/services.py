@@ -39,7 +39,7 @@ from emails.pacing import send_pace
 from emails.rendering import email_render
 from emails.ses import ses_connection, ses_send
 from emails.suppression import reputation_hold_active, suppression_reason_text
-from files.exceptions import AttachmentUnavailable
+from files.exceptions import AttachmentUnavailable, StorageUnavailable
 from files.selectors import attachments_size
 from files.services import AttachmentSpec, attachments_attach
 
@@ -469,6 +469,9 @@ def _send_groups(connection: BaseEmailBackend, message: Message, recorder: _Reco
             outcome.statuses[RecipientStatus.FAILED] += len(group)
             outcome.failure = outcome.failure or str(exc)
             continue
+        except StorageUnavailable as exc:  # like SES throttling: the whole message tries again later
+            outcome.transient = str(exc)
+            return outcome
         send_pace(recipients=len(group))
         try:
             ses_id = ses_send(connection=connection, email=email)

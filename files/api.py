@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import Any, cast
 
@@ -14,10 +15,19 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from files.exceptions import FileError, FileForbidden, FileNotFound, UploadNotReceived, UploadRejected
+from files.exceptions import (
+    FileError,
+    FileForbidden,
+    FileNotFound,
+    StorageUnavailable,
+    UploadNotReceived,
+    UploadRejected,
+)
 from files.selectors import file_get, file_list
 from files.serializers import FileCompleteSerializer, FileQuerySerializer, FileSerializer, FileUploadRequestSerializer
 from files.services import file_delete, file_download_url, file_upload_finish, file_upload_start
+
+logger = logging.getLogger(__name__)
 
 
 def file_error_response(exc: FileError) -> Response:
@@ -28,6 +38,12 @@ def file_error_response(exc: FileError) -> Response:
         return Response({"success": False, "error": str(exc)}, status=status.HTTP_403_FORBIDDEN)
     if isinstance(exc, UploadNotReceived):
         return Response({"success": False, "error": str(exc)}, status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, StorageUnavailable):
+        logger.warning("File storage unavailable", exc_info=exc)
+        return Response(
+            {"success": False, "error": "File storage is unavailable; try again shortly."},
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+        )
     if isinstance(exc, UploadRejected):
         return Response(
             {

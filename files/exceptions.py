@@ -35,6 +35,10 @@ class StoredObjectChanged(FileError):
     """The object under the key is no longer the one the completion check passed."""
 
 
+class StorageUnavailable(FileError):
+    """S3 could not be reached, or failed on its side: try again later."""
+
+
 class UploadRefused(FileError):
     """The app's own upload endpoint (disk storage) refused a POST, as S3 would."""
 

@@ -12,19 +12,20 @@ storage is in use.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import IO, Any, Protocol
+from typing import IO, Any, ParamSpec, Protocol, TypeVar
 from urllib.parse import quote
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.core import signing
 from django.core.files.storage import FileSystemStorage, storages
@@ -33,7 +34,13 @@ from django.core.files.uploadhandler import FileUploadHandler
 from django.http import HttpRequest
 from django.urls import reverse
 
-from files.exceptions import DownloadRefused, StoredObjectChanged, StoredObjectMissing, UploadRefused
+from files.exceptions import (
+    DownloadRefused,
+    StorageUnavailable,
+    StoredObjectChanged,
+    StoredObjectMissing,
+    UploadRefused,
+)
 
 CHUNK_SIZE = 64 * 1024
 _client_lock = threading.Lock()
@@ -83,6 +90,26 @@ class _Backend(Protocol):
 
 # --- S3 -------------------------------------------------------------------
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _s3_errors(method: Callable[_P, _R]) -> Callable[_P, _R]:
+    """S3 unreachable or failing on its side becomes StorageUnavailable; its refusals stay as they are."""
+
+    @functools.wraps(method)
+    def call(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return method(*args, **kwargs)
+        except BotoCoreError as exc:
+            raise StorageUnavailable(f"Storage could not be reached: {exc}") from exc
+        except ClientError as exc:
+            if _status(exc) >= 500:
+                raise StorageUnavailable(f"Storage failed: {exc}") from exc
+            raise
+
+    return call
+
 
 class _S3Backend:
     """django-storages' S3Storage supplies the bucket, credentials and client configuration."""
@@ -124,6 +151,7 @@ class _S3Backend:
         )
         return UploadTarget(url=post["url"], fields={name: str(value) for name, value in post["fields"].items()})
 
+    @_s3_errors
     def head(self, key: str) -> ObjectInfo | None:
         try:
             found = self.client.head_object(Bucket=self.storage.bucket_name, Key=self._key(key))
@@ -137,6 +165,7 @@ class _S3Backend:
             version_id=str(found.get("VersionId") or ""),
         )
 
+    @_s3_errors
     def read_range(self, key: str, start: int, length: int) -> bytes:
         byte_range = f"bytes=-{length}" if start < 0 else f"bytes={start}-{start + length - 1}"
         try:
@@ -153,6 +182,7 @@ class _S3Backend:
         finally:
             body.close()
 
+    @_s3_errors
     def open_stream(self, key: str, etag: str, version_id: str) -> IO[bytes]:
         params: dict[str, str] = {"Bucket": self.storage.bucket_name, "Key": self._key(key)}
         # Pin the object the completion check passed: an upload URL still
@@ -172,6 +202,7 @@ class _S3Backend:
         body: IO[bytes] = found["Body"]
         return body
 
+    @_s3_errors
     def save(self, key: str, content: bytes, content_type: str) -> ObjectInfo:
         written = self.client.put_object(
             Bucket=self.storage.bucket_name, Key=self._key(key), Body=content, ContentType=content_type
@@ -182,6 +213,7 @@ class _S3Backend:
             version_id=str(written.get("VersionId") or ""),
         )
 
+    @_s3_errors
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.storage.bucket_name, Key=self._key(key))
 

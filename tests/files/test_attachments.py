@@ -352,3 +352,40 @@ def test_an_idempotent_retry_with_the_same_attachments_sends_nothing_new(
         "attachments": [{"filename": "a.pdf", "content": b64(samples.pdf(b"%")), "contentType": "application/pdf"}]
     }
     assert post_email(other, **{"Idempotency-Key": "k-1"}).status_code == 409
+
+
+def test_storage_unreachable_at_send_time_retries_the_message_later(
+    api: Any, ses: Any, s3_storage: Storage, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    import socket
+
+    from botocore.config import Config
+
+    file = stored(api, samples.pdf(), fileName="contract.pdf")
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        api.post("/api/email", BASE | {"s3Attachments": [{"fileId": str(file.pk)}]}, format="json")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed_port = sock.getsockname()[1]
+    working = settings.STORAGES["default"]
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": working
+        | {
+            "OPTIONS": working["OPTIONS"]
+            | {
+                "endpoint_url": f"http://127.0.0.1:{closed_port}",
+                "client_config": Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=1),
+            }
+        },
+    }
+    settings.EMAIL_RETRY_BACKOFF_SECONDS = 60  # so the retry is scheduled, not run at once
+    with django_capture_on_commit_callbacks(execute=False):
+        for callback in callbacks:
+            callback()
+    message = Message.objects.get()
+    assert message.status == "queued"
+    assert message.status_reason.startswith("Retrying: Storage could not be reached")
+    assert message.attempts == 1
+    assert list(message.recipients.values_list("status", flat=True)) == ["queued"]
+    assert ses.sent_messages == []

@@ -290,3 +290,39 @@ def test_an_unknown_file_id_is_a_404_and_a_malformed_one_a_400(api: Any, disk_st
     response = complete(api, "64b7f0c2a1e4c3d2b1a09f8e")  # a MongoDB ObjectId, as the seeds used
     assert response.status_code == 400
     assert details(response) == [{"path": ["fileId"], "message": "Must be a valid UUID."}]
+
+
+def test_unreachable_storage_is_a_503_and_the_upload_can_be_completed_later(
+    api: Any, s3_storage: Storage, settings: Any
+) -> None:
+    import socket
+
+    from botocore.config import Config
+
+    data = upload(api, samples.pdf())
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed_port = sock.getsockname()[1]
+    working = settings.STORAGES["default"]
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": working
+        | {
+            "OPTIONS": working["OPTIONS"]
+            | {
+                "endpoint_url": f"http://127.0.0.1:{closed_port}",
+                "client_config": Config(
+                    retries={"max_attempts": 1, "mode": "standard"},
+                    connect_timeout=1,
+                    s3={"addressing_style": "path"},
+                    signature_version="s3v4",
+                ),
+            }
+        },
+    }
+    response = complete(api, data["fileId"])
+    assert response.status_code == 503
+    assert response.json() == {"success": False, "error": "File storage is unavailable; try again shortly."}
+    assert File.objects.get(pk=data["fileId"]).status == "uploading"
+    settings.STORAGES = {**settings.STORAGES, "default": working}
+    assert complete(api, data["fileId"]).status_code == 200
