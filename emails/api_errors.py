@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from emails.exceptions import EmailRenderError, IdempotencyConflict, ProviderUnavailable
+from files.exceptions import StorageUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +57,12 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         return invalid_response({"content": [f"The template could not be rendered: {exc}"]})
     if isinstance(exc, IdempotencyConflict):
         return Response({"success": False, "error": str(exc)}, status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, StorageUnavailable):  # storing inline attachments of a send
+        logger.warning("File storage unavailable: %s", exc)
+        return Response(
+            {"success": False, "error": "File storage is unavailable; try again shortly."},
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+        )
     if isinstance(exc, ProviderUnavailable):
         logger.warning("SES unavailable: %s", exc)
         return Response({"success": False, "error": str(exc)}, status=status.HTTP_503_SERVICE_UNAVAILABLE)

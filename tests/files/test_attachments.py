@@ -389,3 +389,32 @@ def test_storage_unreachable_at_send_time_retries_the_message_later(
     assert message.attempts == 1
     assert list(message.recipients.values_list("status", flat=True)) == ["queued"]
     assert ses.sent_messages == []
+
+
+def test_storage_unreachable_at_accept_time_is_a_503_and_nothing_is_kept(
+    post_email: Any, ses: Any, s3_storage: Storage, settings: Any
+) -> None:
+    import socket
+
+    from botocore.config import Config
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed_port = sock.getsockname()[1]
+    working = settings.STORAGES["default"]
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": working
+        | {
+            "OPTIONS": working["OPTIONS"]
+            | {
+                "endpoint_url": f"http://127.0.0.1:{closed_port}",
+                "client_config": Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=1),
+            }
+        },
+    }
+    item = {"filename": "a.pdf", "content": b64(samples.pdf()), "contentType": "application/pdf"}
+    response = post_email(BASE | {"attachments": [item]})
+    assert response.status_code == 503
+    assert response.json() == {"success": False, "error": "File storage is unavailable; try again shortly."}
+    assert_nothing_stored(ses)
