@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from files import storage
 from files.choices import FileCategory, FileStatus
-from files.exceptions import FileForbidden, FileNotFound, UploadNotReceived, UploadRejected
+from files.exceptions import FileForbidden, FileNotFound, StoredObjectChanged, UploadNotReceived, UploadRejected
 from files.inspection import content_problem
 from files.models import Attachment, File, FileTag
 from files.naming import file_key, name_sanitise
@@ -134,11 +134,16 @@ def _upload_problem(file: File, info: storage.ObjectInfo) -> str | None:
         return "The uploaded file is empty."
     if info.size > limit:
         return f"The uploaded file is {info.size} bytes, over its limit of {limit} bytes."
-    return content_problem(
-        content_type=file.content_type,
-        size=info.size,
-        read=lambda start, length: storage.read_range(key=file.key, start=start, length=length),
-    )
+    # Every read is of the object HEAD described, so the checked bytes and the
+    # recorded size and ETag belong together.
+    try:
+        return content_problem(
+            content_type=file.content_type,
+            size=info.size,
+            read=lambda start, length: storage.read_range(key=file.key, start=start, length=length, etag=info.etag),
+        )
+    except StoredObjectChanged:
+        return "The uploaded file was replaced while it was being checked."
 
 
 @dataclass(frozen=True)

@@ -81,7 +81,7 @@ class _Backend(Protocol):
     def location(self) -> tuple[str, str]: ...
     def presign_upload(self, key: str, content_type: str, max_size: int, expires_in: int) -> UploadTarget: ...
     def head(self, key: str) -> ObjectInfo | None: ...
-    def read_range(self, key: str, start: int, length: int) -> bytes: ...
+    def read_range(self, key: str, start: int, length: int, etag: str) -> bytes: ...
     def open_stream(self, key: str, etag: str, version_id: str) -> IO[bytes]: ...
     def save(self, key: str, content: bytes, content_type: str) -> ObjectInfo: ...
     def delete(self, key: str) -> None: ...
@@ -166,13 +166,21 @@ class _S3Backend:
         )
 
     @_s3_errors
-    def read_range(self, key: str, start: int, length: int) -> bytes:
-        byte_range = f"bytes=-{length}" if start < 0 else f"bytes={start}-{start + length - 1}"
+    def read_range(self, key: str, start: int, length: int, etag: str) -> bytes:
+        params = {
+            "Bucket": self.storage.bucket_name,
+            "Key": self._key(key),
+            "Range": f"bytes=-{length}" if start < 0 else f"bytes={start}-{start + length - 1}",
+        }
+        if etag:
+            params["IfMatch"] = f'"{etag}"'
         try:
-            found = self.client.get_object(Bucket=self.storage.bucket_name, Key=self._key(key), Range=byte_range)
+            found = self.client.get_object(**params)
         except ClientError as exc:
             if _status(exc) == 404:
                 raise StoredObjectMissing(key) from exc
+            if _status(exc) == 412:
+                raise StoredObjectChanged(key) from exc
             if _status(exc) == 416:  # an empty object
                 return b""
             raise
@@ -272,7 +280,7 @@ class _DiskBackend:
             return None
         return ObjectInfo(size=size, etag=digest.hexdigest())
 
-    def read_range(self, key: str, start: int, length: int) -> bytes:
+    def read_range(self, key: str, start: int, length: int, etag: str) -> bytes:
         try:
             with open(self.path(key), "rb") as handle:
                 if start < 0:
@@ -498,9 +506,12 @@ def head(*, key: str) -> ObjectInfo | None:
     return _backend().head(key)
 
 
-def read_range(*, key: str, start: int, length: int) -> bytes:
-    """`length` bytes from `start`, or the last `length` bytes when `start` is negative."""
-    return _backend().read_range(key, start, length)
+def read_range(*, key: str, start: int, length: int, etag: str = "") -> bytes:
+    """`length` bytes from `start`, or the last `length` bytes when `start` is negative.
+
+    With `etag`, S3 reads only that object (StoredObjectChanged otherwise).
+    """
+    return _backend().read_range(key, start, length, etag)
 
 
 @contextmanager

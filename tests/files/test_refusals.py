@@ -326,3 +326,18 @@ def test_unreachable_storage_is_a_503_and_the_upload_can_be_completed_later(
     assert File.objects.get(pk=data["fileId"]).status == "uploading"
     settings.STORAGES = {**settings.STORAGES, "default": working}
     assert complete(api, data["fileId"]).status_code == 200
+
+
+def test_an_object_replaced_during_the_check_fails_the_file(api: Any, s3_storage: Storage, monkeypatch: Any) -> None:
+    from files import storage as storage_module
+
+    data = upload(api, samples.pdf())
+    real_head = storage_module.head
+
+    def head_then_swap(*, key: str) -> Any:
+        info = real_head(key=key)
+        s3_storage.put(key, samples.exe())  # a still-valid upload URL used again, just now
+        return info
+
+    monkeypatch.setattr(storage_module, "head", head_then_swap)
+    assert_rejected(api, s3_storage, data, "The uploaded file was replaced while it was being checked.")
