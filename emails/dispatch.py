@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -18,6 +19,7 @@ from typing import Any
 from celery import Task
 from django.conf import settings
 from django.db import close_old_connections, transaction
+from django.utils.module_loading import import_string
 
 from emails.choices import CELERY_PRIORITY
 
@@ -78,29 +80,36 @@ def _run_in_thread(task: Task, args: tuple[Any, ...]) -> None:
         close_old_connections()
 
 
-_sweeper_started = False
+_beat_started = False
 
 
-def in_process_sweeper_start() -> None:
-    """Without a broker there is no Celery beat: sweep from a timer thread of the web process."""
-    global _sweeper_started
-    if _sweeper_started or not (settings.CELERY_TASK_ALWAYS_EAGER and settings.TASKS_IN_BACKGROUND):
-        return
-    _sweeper_started = True
+def in_process_beat_start() -> threading.Event | None:
+    """Without a broker there is no Celery beat: run CELERY_BEAT_SCHEDULE from a thread of the web process.
+
+    Returns the event that stops the thread (None when it is not started).
+    """
+    global _beat_started
+    if _beat_started or not (settings.CELERY_TASK_ALWAYS_EAGER and settings.TASKS_IN_BACKGROUND):
+        return None
+    _beat_started = True
+    schedule: dict[str, dict[str, Any]] = settings.CELERY_BEAT_SCHEDULE
+    entries = [(import_string(str(e["task"])), float(e["schedule"])) for e in schedule.values()]
+    stop = threading.Event()
 
     def loop() -> None:
-        from emails.events import notifications_sweep
-        from emails.services import email_sweep
-
-        stop = threading.Event()
-        while not stop.wait(settings.EMAIL_SWEEP_INTERVAL_SECONDS):
-            close_old_connections()
-            try:
-                email_sweep()
-                notifications_sweep()
-            except Exception:  # keep sweeping; the next round may succeed
-                logger.exception("In-process sweep failed")
-            finally:
+        due = [time.monotonic() + interval for _, interval in entries]
+        while not stop.wait(1.0):
+            for index, (task, interval) in enumerate(entries):
+                if time.monotonic() < due[index]:
+                    continue
+                due[index] = time.monotonic() + interval
                 close_old_connections()
+                try:
+                    task.apply()
+                except Exception:  # keep the schedule going; the next round may succeed
+                    logger.exception("In-process run of %s failed", task.name)
+                finally:
+                    close_old_connections()
 
-    threading.Thread(target=loop, name="email-sweeper", daemon=True).start()
+    threading.Thread(target=loop, name="in-process-beat", daemon=True).start()
+    return stop
