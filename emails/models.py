@@ -95,6 +95,8 @@ class Message(models.Model):
             # The drain picks queued work by priority then age; the sweeper
             # looks for expired leases.
             models.Index(fields=["status", "send_after"], name="msg_status_send_after"),
+            # The claim reads only queued rows, oldest first, however many were sent.
+            models.Index(fields=["created_at"], condition=models.Q(status="queued"), name="msg_queued_created"),
             models.Index(fields=["status", "lease_until"], name="msg_status_lease"),
         ]
         permissions = [("view_all_messages", "Can see every user's messages")]
