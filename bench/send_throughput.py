@@ -10,7 +10,7 @@ and caches are equal and two workers are two real processes:
 
 1. queue N one-recipient messages through emails.services.email_queue, with
    email_dispatch patched to a no-op so they stay `queued` (msgs/s reported);
-2. drain them with one worker process (emails.services.email_drain), timing
+2. drain them with one worker process (emails.delivery.email_drain), timing
    only the drain; check every message is sent exactly once;
 3. empty the tables, queue N again and drain with two worker processes
    released together (time from the first start to the last finish); check
@@ -233,7 +233,7 @@ def phase_queue(n: int, reset: bool) -> None:
 
 
 def phase_drain(profile: bool) -> None:
-    from emails.services import email_drain
+    from emails.delivery import email_drain
 
     _wait_for_go()
     if profile:

@@ -6,8 +6,8 @@ import uuid
 
 from celery import Task, shared_task
 
+from emails.delivery import email_deliver, email_drain, email_sweep
 from emails.dispatch import email_dispatch
-from emails.services import email_deliver, email_drain, email_sweep
 
 
 @shared_task(bind=True, max_retries=None, acks_late=True)

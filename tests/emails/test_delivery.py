@@ -10,8 +10,8 @@ import pytest
 from botocore.exceptions import ClientError
 from django.utils import timezone
 
+from emails.delivery import email_claim, email_claim_batch, email_deliver, email_drain, email_sweep
 from emails.models import Event, Message
-from emails.services import email_claim, email_claim_batch, email_deliver, email_drain, email_sweep
 
 PAYLOAD = {"to": "a@example.com", "subject": "Hi", "textContent": "Hello", "category": "notification"}
 

@@ -12,8 +12,8 @@ import pytest
 from django.db import connection, connections
 from rest_framework.test import APIClient
 
+from emails.delivery import email_drain
 from emails.models import Event, Message
-from emails.services import email_drain
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 PAYLOAD = {"to": "a@example.com", "subject": "Hi", "textContent": "Hello", "category": "notification"}

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from emails.services import email_sweep
+from emails.delivery import email_sweep
 
 
 class Command(BaseCommand):
