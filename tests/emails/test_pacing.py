@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import pytest
 
 from emails import pacing
 from emails.pacing import send_rate, send_slot_reserve
-
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
 @pytest.fixture
@@ -42,17 +39,11 @@ def test_the_rate_is_ses_max_send_rate_or_a_lower_configured_one(ses: Any, setti
     assert send_rate() == 1.0  # a configured rate only ever lowers SES's
 
 
-def test_workers_share_one_timeline_in_redis(settings: Any) -> None:
+def test_workers_share_one_timeline_in_redis(settings: Any, redis_url: str) -> None:
     import redis
 
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
-    try:
-        client.ping()
-    except redis.RedisError:
-        assert not os.environ.get("CI"), f"Redis is not reachable at {REDIS_URL}"
-        pytest.skip(f"Redis is not reachable at {REDIS_URL}")
-    client.delete(pacing.PACE_KEY)
-    settings.EMAIL_PACE_REDIS_URL = REDIS_URL
+    client = redis.Redis.from_url(redis_url)
+    settings.EMAIL_PACE_REDIS_URL = redis_url
 
     waits = [send_slot_reserve(recipients=10, rate=100) for _ in range(3)]
 
