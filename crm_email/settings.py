@@ -171,8 +171,6 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "emails.api_errors.api_exception_handler",
-    "DEFAULT_PAGINATION_CLASS": "emails.api_errors.PagePagination",
-    "PAGE_SIZE": 20,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "CRM email & file service",

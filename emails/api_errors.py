@@ -9,7 +9,6 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from rest_framework import exceptions, status
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
@@ -74,8 +73,3 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         return response
     logger.exception("Unhandled API error", exc_info=exc)
     return Response({"success": False, "error": "Internal server error"}, status=500)
-
-
-class PagePagination(PageNumberPagination):
-    page_size_query_param = "limit"
-    max_page_size = 100
