@@ -29,6 +29,7 @@ from emails.choices import (
     EventType,
 )
 from emails.event_parsing import NotAnSesEvent, ParsedEvent, event_parse
+from emails.identifiers import uuid_parse
 from emails.models import Event, InboundNotification, Message, Recipient
 from emails.outcomes import COUNT_FIELDS, message_counts_apply
 from emails.suppression import reputation_check, suppression_add
@@ -255,19 +256,11 @@ def _match(events: Iterable[ParsedEvent]) -> dict[tuple[str, str], Recipient]:
     missing = {
         e.crm_message_id for e in events if e.crm_message_id and (e.ses_message_id, e.address.lower()) not in found
     }
-    crm_ids = [i for i in missing if _is_uuid(i)]
+    crm_ids = [i for i in missing if uuid_parse(i) is not None]
     if crm_ids:
         for r in Recipient.objects.filter(message_id__in=crm_ids, address__in=addresses):
             found.setdefault((str(r.message_id), r.address), r)
     return found
-
-
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
 
 
 def _recipient_advance(recipient: Recipient, event: ParsedEvent) -> None:

@@ -13,6 +13,7 @@ from django.core.cache import cache
 from django.db.models import Avg, Count, Q, QuerySet, Sum
 from django.utils import timezone
 
+from emails.identifiers import uuid_parse
 from emails.models import Message, Recipient, Suppression
 from emails.ses import ses_quota
 
@@ -81,10 +82,9 @@ def email_list(*, user: User | AnonymousUser, filters: EmailFilters) -> QuerySet
         term = filters.search.strip()
         match = Q(subject__icontains=term) | Q(client_id=term)
         match |= Q(pk__in=Recipient.objects.filter(address__icontains=term.lower()).values("message_id"))
-        try:
-            match |= Q(pk=uuid.UUID(term))
-        except ValueError:
-            pass
+        message_id = uuid_parse(term)
+        if message_id is not None:
+            match |= Q(pk=message_id)
         qs = qs.filter(match)
     order = SORT_FIELDS.get(filters.sort_by, "created_at")
     prefix = "" if filters.sort_order == "asc" else "-"

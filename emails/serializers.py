@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from email.utils import getaddresses, parseaddr
 from typing import Any
 
@@ -11,6 +10,7 @@ from django.core.validators import validate_email
 from rest_framework import serializers
 
 from emails.choices import Category, MessageStatus, Priority, RecipientStatus
+from emails.identifiers import uuid_parse
 from emails.models import Event, Message, Recipient, Template
 from emails.selectors import SORT_FIELDS, EmailFilters
 from emails.services import Address, EmailRequest
@@ -105,7 +105,7 @@ class EmailSendSerializer(serializers.Serializer):
     def validate_templateId(self, value: str) -> Template | None:
         if not value:
             return None
-        lookup = {"pk": value} if _is_uuid(value) else {"slug": value}
+        lookup = {"pk": value} if uuid_parse(value) is not None else {"slug": value}
         template = Template.objects.filter(**lookup).first()
         if template is None:
             raise serializers.ValidationError(f"No template {value!r}.")
@@ -151,14 +151,6 @@ class EmailSendSerializer(serializers.Serializer):
             custom_data=data.get("customData") or {},
             attachments=attachment_specs(data),
         )
-
-
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
 
 
 def _dedupe(*fields: list[Address]) -> list[list[Address]]:
