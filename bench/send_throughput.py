@@ -246,11 +246,14 @@ def phase_drain(profile: bool) -> None:
         done = email_drain()
         profiler.disable()
         end = time.perf_counter()
+        db_cpu = cpu = 0.0
         stats = pstats.Stats(profiler, stream=sys.stderr)
-        stats.sort_stats("cumulative").print_stats(25)
+        stats.sort_stats("cumulative").print_stats(os.environ.get("BENCH_PROFILE_FILTER", ""), 25)
         stats.sort_stats("tottime").print_stats(15)
         if os.environ.get("BENCH_PROFILE_CALLEES"):
             stats.print_callees(os.environ["BENCH_PROFILE_CALLEES"])
+        if os.environ.get("BENCH_PROFILE_CALLERS"):
+            stats.print_callers(os.environ["BENCH_PROFILE_CALLERS"])
     else:
         db_cpu = _db_server_cpu()
         cpu = time.process_time()
@@ -262,7 +265,7 @@ def phase_drain(profile: bool) -> None:
     from bench.backend import flush_sent_log
 
     flush_sent_log()
-    _emit({"start": start, "end": end, "done": done, "cpu": cpu if not profile else 0.0, "db_cpu": db_cpu})
+    _emit({"start": start, "end": end, "done": done, "cpu": cpu, "db_cpu": db_cpu})
 
 
 def _sent_log(sent_dir: str) -> dict[str, Any]:
@@ -337,23 +340,6 @@ def _stored_content() -> list[dict[str, str]]:
     return rows
 
 
-_EMPTY_PREFETCH: dict[str, Any] = {}
-
-
-def _empty_prefetch() -> dict[str, Any]:
-    """Every one-to-many relation of Message as an evaluated, empty prefetch (what the worker's prefetch leaves)."""
-    from emails.models import Message
-
-    if not _EMPTY_PREFETCH:
-        for rel in Message._meta.related_objects:
-            if rel.one_to_many:
-                queryset = rel.related_model._default_manager.none()
-                queryset._result_cache = []
-                queryset._prefetch_done = True
-                _EMPTY_PREFETCH[rel.get_accessor_name()] = queryset
-    return _EMPTY_PREFETCH
-
-
 def _build(row: dict[str, str]) -> Any:
     """Our email for one stored row, built on unsaved instances: no database query."""
     from emails.mime import email_build
@@ -368,9 +354,6 @@ def _build(row: dict[str, str]) -> Any:
         text_body=row["text_body"],
         category=row["category"],
     )
-    # What the worker prefetches (attachments, none here) is given as empty,
-    # so that building asks the database nothing.
-    message._prefetched_objects_cache = dict(_empty_prefetch())  # type: ignore[attr-defined]
     recipient = Recipient(message=message, kind=row["kind"], address=row["address"], display_name=row["display_name"])
     return email_build(message=message, group=[recipient]), recipient
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from email.mime.base import MIMEBase
 from typing import TYPE_CHECKING
 
 from django.core.mail import EmailMultiAlternatives
 
 from emails.choices import Category, RecipientKind
 from emails.suppression import unsubscribe_url
-from files.mime import attachment_parts
 
 if TYPE_CHECKING:
     from emails.models import Message, Recipient
@@ -37,8 +37,12 @@ def recipient_groups(
         yield list(recipients[start : start + size])
 
 
-def email_build(*, message: Message, group: Sequence[Recipient]) -> EmailMultiAlternatives:
+def email_build(
+    *, message: Message, group: Sequence[Recipient], attachments: Sequence[MIMEBase] = ()
+) -> EmailMultiAlternatives:
     """The message for one group: its headers show only that group's To and Cc.
+
+    `attachments` are the parts files.mime.attachment_parts read from storage.
 
     Django encodes non-ASCII subjects and names, and raises BadHeaderError on
     a line break in any header, so nothing can be injected here.
@@ -70,6 +74,6 @@ def email_build(*, message: Message, group: Sequence[Recipient]) -> EmailMultiAl
         email.attach_alternative(message.html_body, "text/html")
     elif message.html_body:
         email.content_subtype = "html"
-    for part in attachment_parts(message=message):  # streamed from storage; AttachmentUnavailable if gone
+    for part in attachments:
         email.attach(part)
     return email

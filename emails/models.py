@@ -46,7 +46,12 @@ class Message(models.Model):
     """One send request. Its status is derived from its recipients and its lifecycle."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="email_messages")
+    # Every index is written on each status change (the claim and the
+    # outcome), so none is kept that another already covers: msg_owner_created
+    # serves lookups by owner.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="email_messages", db_index=False
+    )
     from_email = models.CharField(max_length=320)
     reply_to = models.EmailField(max_length=254, blank=True)
     subject = models.CharField(max_length=200)
@@ -62,6 +67,8 @@ class Message(models.Model):
     tags = models.JSONField(default=dict, blank=True)
     custom_data = models.JSONField(default=dict, blank=True)
     recipient_count = models.PositiveIntegerField(default=0)
+    # Kept with the message so that a worker asks for attachments only when there are some.
+    attachment_count = models.PositiveSmallIntegerField(default=0)
     # Recipients per outcome, derived from the recipient rows.
     sent_count = models.PositiveIntegerField(default=0)
     failed_count = models.PositiveIntegerField(default=0)
@@ -92,12 +99,12 @@ class Message(models.Model):
             models.Index(fields=["priority", "-created_at"], name="msg_priority_created"),
             models.Index(fields=["client_id", "-created_at"], name="msg_client_created"),
             models.Index(fields=["-created_at"], name="msg_created"),
-            # The drain picks queued work by priority then age; the sweeper
-            # looks for expired leases.
-            models.Index(fields=["status", "send_after"], name="msg_status_send_after"),
-            # The claim reads only queued rows, oldest first, however many were sent.
+            # The claim and the sweeper read only queued rows, oldest first,
+            # however many were sent; the sweeper also looks for expired
+            # leases among the few messages being sent. Partial, so a message
+            # in any other state costs these indexes nothing.
             models.Index(fields=["created_at"], condition=models.Q(status="queued"), name="msg_queued_created"),
-            models.Index(fields=["status", "lease_until"], name="msg_status_lease"),
+            models.Index(fields=["lease_until"], condition=models.Q(status="sending"), name="msg_sending_lease"),
         ]
         permissions = [("view_all_messages", "Can see every user's messages")]
 
@@ -108,7 +115,8 @@ class Message(models.Model):
 class Recipient(models.Model):
     """One address of one message: the unit events, suppression and analytics talk about."""
 
-    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="recipients")
+    # recipient_unique_per_message (message, address) serves lookups by message.
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="recipients", db_index=False)
     kind = models.CharField(max_length=3, choices=RecipientKind.choices)
     address = models.EmailField(max_length=254, help_text="Lower-cased, for matching.")
     display_name = models.CharField(max_length=200, blank=True)
@@ -164,12 +172,16 @@ class InboundNotification(models.Model):
 class Event(models.Model):
     """Append-only: one row per recipient per SES event. Never updated."""
 
-    message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.CASCADE, related_name="events")
+    # event_message_time serves lookups by message, event_once_per_notification
+    # those by notification: no index of their own (one fewer to write per event).
+    message = models.ForeignKey(
+        Message, null=True, blank=True, on_delete=models.CASCADE, related_name="events", db_index=False
+    )
     recipient = models.ForeignKey(Recipient, null=True, blank=True, on_delete=models.CASCADE, related_name="events")
     # The address SES named, kept also when no recipient of ours matched.
     address = models.CharField(max_length=254, blank=True)
     inbound = models.ForeignKey(
-        InboundNotification, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+        InboundNotification, null=True, blank=True, on_delete=models.SET_NULL, related_name="events", db_index=False
     )
     type = models.CharField(max_length=20, choices=EventType.choices)
     occurred_at = models.DateTimeField()

@@ -107,6 +107,7 @@ def email_queue(*, owner: User, request: EmailRequest, idempotency_key: str = ""
                 tags=request.tags,
                 custom_data=request.custom_data,
                 recipient_count=len(request.to) + len(request.cc) + len(request.bcc),
+                attachment_count=len(request.attachments),
                 size=len(rendered.subject.encode()) + len(rendered.html.encode()) + len(rendered.text.encode()),
             )
             Recipient.objects.bulk_create(_recipients_for(message, request))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from email.mime.base import MIMEBase
 from typing import IO, TYPE_CHECKING
 
@@ -10,7 +11,6 @@ from files import storage
 from files.exceptions import AttachmentUnavailable, StoredObjectChanged, StoredObjectMissing
 
 if TYPE_CHECKING:
-    from emails.models import Message
     from files.models import Attachment
 
 # 57 bytes make one 76-character base64 line; read many lines at a time.
@@ -18,19 +18,13 @@ _LINE_BYTES = 57
 _READ_BYTES = _LINE_BYTES * 1024
 
 
-def attachment_parts(*, message: Message) -> list[MIMEBase]:
-    """One base64 MIME part per attachment of the message, in order.
+def attachment_parts(*, attachments: Sequence[Attachment]) -> list[MIMEBase]:
+    """One base64 MIME part per attachment, in order; read once per message, whatever its number of SES calls.
 
     Raises AttachmentUnavailable, with a reason fit for the message's log,
     when a stored object is gone or was replaced after its check.
     """
-    # Read once per message: a send in several SES calls (marketing goes one
-    # recipient per call) attaches the same parts to every call.
-    cached: list[MIMEBase] | None = vars(message).get("_attachment_parts")
-    if cached is None:
-        cached = [attachment_part(attachment=attachment) for attachment in message.attachments.all()]
-        vars(message)["_attachment_parts"] = cached
-    return cached
+    return [attachment_part(attachment=attachment) for attachment in attachments]
 
 
 def attachment_part(*, attachment: Attachment) -> MIMEBase:

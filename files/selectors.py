@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Q, QuerySet
@@ -12,9 +11,6 @@ from django.db.models import Q, QuerySet
 from files.choices import FileStatus
 from files.exceptions import FileNotFound
 from files.models import File
-
-if TYPE_CHECKING:
-    from emails.models import Message
 
 VIEW_ALL_PERMISSION = "files.view_all_files"
 MANAGE_ALL_PERMISSION = "files.manage_all_files"
@@ -109,8 +105,3 @@ def file_get(*, user: User | AnonymousUser, file_id: uuid.UUID) -> File:
         return files_downloadable_by(user).select_related("owner").prefetch_related("tags").get(pk=file_id)
     except File.DoesNotExist:
         raise FileNotFound("File not found") from None
-
-
-def attachments_size(*, message: Message) -> int:
-    """Bytes of a message's attachments (from the prefetched rows when the worker loaded them)."""
-    return sum(attachment.size for attachment in message.attachments.all())

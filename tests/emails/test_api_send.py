@@ -91,6 +91,12 @@ def test_it_accepts_the_seeds_example_payloads(name: str, post_email: Any, ses: 
     assert len(ses.sent_messages) == 1
     assert all(r.ses_message_id for r in message.recipients.all())
     assert Event.objects.filter(message=message, type="send").count() == message.recipient_count
+    # Each send event is its recipient's, with the SES MessageId of its call.
+    for r in message.recipients.all():
+        (event,) = r.events.all()
+        assert (event.type, event.address, event.ses_message_id) == ("send", r.address, r.ses_message_id)
+        assert event.message_id == message.pk and event.details == {}
+        assert event.occurred_at == r.sent_at == r.last_event_at
 
 
 def test_the_response_names_our_id_before_ses_is_called(api: Any, ses: Any) -> None:

@@ -96,7 +96,9 @@ def test_an_unverified_sender_is_rejected_and_marked_failed(post_email: Any, ses
     assert "someone@unverified.example.org" in message.status_reason
     recipient = message.recipients.get()
     assert recipient.status == "failed" and "MessageRejected" in recipient.reason
-    assert Event.objects.filter(message=message, type="failure").count() == 1
+    (event,) = Event.objects.filter(message=message, type="failure")
+    assert (event.recipient, event.address, event.ses_message_id) == (recipient, recipient.address, "")
+    assert event.details == {"reason": recipient.reason}
     assert message.cost == 0
     assert ses.sent_messages == []
 

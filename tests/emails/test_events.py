@@ -241,7 +241,10 @@ def test_a_message_whose_recipients_are_all_suppressed_makes_no_ses_call(
     assert later.status == "suppressed"
     assert "suppression list" in later.status_reason
     assert len(ses.sent_messages) == calls_before
-    assert Event.objects.filter(message=later, type="suppressed").count() == 1
+    (event,) = Event.objects.filter(message=later, type="suppressed")
+    recipient = later.recipients.get()
+    assert (event.recipient, event.address) == (recipient, "angry@example.com")
+    assert event.details == {"reason": recipient.reason} and "complaint" in recipient.reason.lower()
 
 
 def test_a_transient_bounce_does_not_suppress(post_email: Any, ses: Any, post_sns: Any) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import email
 import email.policy
+import uuid
 from decimal import Decimal
 from typing import Any
 
@@ -65,6 +66,7 @@ def test_inline_attachments_arrive_intact_in_the_mime_ses_received(
     assert response.json()["data"]["attachmentCount"] == 2
     message = Message.objects.get()
     assert message.status == "sent"
+    assert message.attachment_count == 2
     assert attachments_of(received(ses)) == [
         ("Übersicht März.pdf", "application/pdf", pdf),
         ("chart.png", "image/png", png),
@@ -418,3 +420,27 @@ def test_storage_unreachable_at_accept_time_is_a_503_and_nothing_is_kept(
     assert response.status_code == 503
     assert response.json() == {"success": False, "error": "File storage is unavailable; try again shortly."}
     assert_nothing_stored(ses)
+
+
+def test_the_migration_counts_the_attachments_of_messages_queued_before_it(
+    post_email: Any, ses: Any, storage: Storage
+) -> None:
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("emails.migrations.0005_send_path_writes")
+    files = [
+        {"filename": "a.pdf", "content": b64(samples.pdf()), "contentType": "application/pdf"},
+        {"filename": "b.png", "content": b64(samples.png()), "contentType": "image/png"},
+    ]
+    response = post_email(BASE | {"attachments": files})
+    assert response.status_code == 201, response.json()
+    bare = post_email(BASE | {"to": "b@example.com"})
+    Message.objects.update(attachment_count=0)  # as rows written before the field existed
+
+    migration.attachment_counts_fill(apps, None)
+
+    counts = dict(Message.objects.values_list("pk", "attachment_count"))
+    with_files, without = (uuid.UUID(r.json()["data"]["messageId"]) for r in (response, bare))
+    assert counts == {with_files: 2, without: 0}

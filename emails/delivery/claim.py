@@ -1,0 +1,144 @@
+"""Claiming queued messages for one worker, and loading what sending them needs."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from emails.choices import SUPPRESSION_SCOPE_ALL, Category, MessageStatus, RecipientStatus
+from emails.delivery.records import column, table
+from emails.models import Message, Recipient, ReputationHold, Suppression
+from emails.suppression import reputation_hold_active
+from files.models import Attachment
+
+
+def lease_end() -> datetime:
+    return timezone.now() + timedelta(seconds=settings.EMAIL_SEND_LEASE_SECONDS)
+
+
+def _due() -> Q:
+    return Q(send_after__isnull=True) | Q(send_after__lte=timezone.now())
+
+
+def _queued_due() -> QuerySet[Message]:
+    return Message.objects.select_for_update(skip_locked=True).filter(_due(), status=MessageStatus.QUEUED)
+
+
+# What sending and recording a message read; the rest (owner, template data,
+# tags, custom data...) stays deferred, as decoding it would cost more than the claim.
+SEND_FIELDS = (
+    "id", "from_email", "reply_to", "subject", "html_body", "text_body", "category", "status", "status_reason",
+    "recipient_count", "attachment_count", "sent_count", "failed_count", "delivered_count", "bounced_count",
+    "complaint_count", "opened_count", "clicked_count", "suppressed_count", "cost", "attempts", "created_at",
+    "sent_at",
+)  # fmt: skip
+RECIPIENT_SEND_FIELDS = ("id", "message_id", "kind", "address", "display_name", "status")
+
+
+def _claim(candidates: QuerySet[Message]) -> list[Message]:
+    """Move the candidates from `queued` to `sending` under a lease and load them, in one statement.
+
+    UPDATE ... WHERE id IN (candidates) RETURNING SEND_FIELDS: only rows
+    this statement moved come back, so two workers never both hold a
+    message. On PostgreSQL the candidates are selected FOR UPDATE SKIP
+    LOCKED, so workers claiming at once take different rows instead of
+    waiting on each other. One statement is its own transaction: one round
+    trip for the claim and the read.
+    """
+    message, status, lease = table(Message), column(Message, "status"), column(Message, "lease_until")
+    until = connection.ops.adapt_datetimefield_value(lease_end())
+    with transaction.atomic():  # Django compiles FOR UPDATE only for a transaction; nothing runs here
+        inner, inner_params = candidates.values("pk").query.sql_with_params()
+    sql = (
+        f"UPDATE {message} SET {status} = %s, {lease} = %s "  # noqa: S608 (bound parameters only)
+        f"WHERE {column(Message, 'id')} IN ({inner}) "
+        f"RETURNING {', '.join(column(Message, name) for name in SEND_FIELDS)}"
+    )
+    claimed = list(Message.objects.raw(sql, [MessageStatus.SENDING, until, *inner_params]))
+    claimed.sort(key=lambda m: m.created_at)  # RETURNING keeps no order
+    return claimed
+
+
+def email_claim(*, message_id: uuid.UUID) -> bool:
+    """Take one queued message for this worker; False when another has it or it is not due."""
+    return bool(_claim(_queued_due().filter(pk=message_id)))
+
+
+def email_claim_batch(*, limit: int) -> list[Message]:
+    """Take up to `limit` due queued messages, oldest first, skipping ones other workers hold."""
+    return _claim(_queued_due().order_by("created_at")[:limit])
+
+
+@dataclass(frozen=True)
+class Blocks:
+    """What stops mail before SES, loaded once per batch: suppressions and reputation holds."""
+
+    suppressions: list[Suppression]
+    held: dict[str, ReputationHold]
+
+    @classmethod
+    def load(cls, categories: set[str], addresses: set[str]) -> Blocks:
+        suppressions = (
+            list(Suppression.objects.filter(address__in=addresses, lifted_at__isnull=True).order_by("created_at"))
+            if addresses
+            else []
+        )
+        held: dict[str, ReputationHold] = {}
+        if Category.MARKETING in categories:
+            hold = reputation_hold_active(category=Category.MARKETING)
+            if hold is not None:
+                held[Category.MARKETING] = hold
+        return cls(suppressions=suppressions, held=held)
+
+    def suppression_for(self, address: str, category: str) -> Suppression | None:
+        for s in self.suppressions:
+            if s.address == address and s.scope in (SUPPRESSION_SCOPE_ALL, category):
+                return s
+        return None
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Claimed messages, oldest first, with their recipients and attachments in order, and the blocks.
+
+    Loaded with one query per kind of row, grouped here: Django's
+    prefetch_related would cost more than the queries themselves.
+    """
+
+    messages: list[Message]
+    recipients: dict[uuid.UUID, list[Recipient]]
+    attachments: dict[uuid.UUID, list[Attachment]]
+    blocks: Blocks
+
+    @classmethod
+    def load(cls, messages: list[Message]) -> Batch:
+        ids = [m.pk for m in messages]
+        recipients: dict[uuid.UUID, list[Recipient]] = defaultdict(list)
+        attachments: dict[uuid.UUID, list[Attachment]] = defaultdict(list)
+        if ids:
+            rows = Recipient.objects.filter(message_id__in=ids).only(*RECIPIENT_SEND_FIELDS)
+            for r in rows.order_by("message_id", "position"):
+                recipients[r.message_id].append(r)
+        with_attachments = [m.pk for m in messages if m.attachment_count]
+        if with_attachments:
+            files = Attachment.objects.filter(message_id__in=with_attachments).select_related("file")
+            for a in files.order_by("position"):
+                attachments[a.message_id].append(a)
+        addresses = {r.address for rows in recipients.values() for r in rows if r.status == RecipientStatus.QUEUED}
+        blocks = Blocks.load({m.category for m in messages}, addresses)
+        return cls(messages=messages, recipients=recipients, attachments=attachments, blocks=blocks)
+
+
+def batch_claim(*, limit: int) -> Batch:
+    return Batch.load(email_claim_batch(limit=limit))
+
+
+def batch_claim_one(*, message_id: uuid.UUID) -> Batch:
+    return Batch.load(_claim(_queued_due().filter(pk=message_id)))

@@ -1,0 +1,101 @@
+"""Giving messages back to the queue: after SES asked to slow down, or after their worker died."""
+
+from __future__ import annotations
+
+import logging
+import random
+import uuid
+from collections import Counter
+from collections.abc import Sequence
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from emails.choices import MessageStatus, RecipientStatus
+from emails.dispatch import email_dispatch
+from emails.models import Message, Recipient
+
+logger = logging.getLogger(__name__)
+
+
+def _backoff(attempt: int) -> float:
+    """Exponential backoff with jitter over the upper half of the window."""
+    ceiling = min(settings.EMAIL_RETRY_BACKOFF_MAX_SECONDS, settings.EMAIL_RETRY_BACKOFF_SECONDS * 2**attempt)
+    return random.uniform(ceiling / 2, ceiling)
+
+
+def release_for_retry(
+    *, message: Message, sent: int, statuses: Counter[str], cost: Decimal, reason: str
+) -> float | None:
+    """Hand a throttled message back to the queue, or fail it after too many attempts.
+
+    `sent` and `statuses` count the message's recipients that already have
+    an outcome; the rest stay queued for the next attempt.
+    """
+    attempts = message.attempts + 1
+    now = timezone.now()
+    common = {
+        "attempts": attempts,
+        "sent_count": sent,
+        "suppressed_count": statuses[RecipientStatus.SUPPRESSED],
+        "cost": cost,
+        "lease_until": None,
+        "updated_at": now,
+    }
+    if attempts < settings.EMAIL_MAX_ATTEMPTS:
+        delay = _backoff(attempts)
+        Message.objects.filter(pk=message.pk).update(
+            status=MessageStatus.QUEUED,
+            status_reason=f"Retrying: {reason}",
+            send_after=now + timedelta(seconds=delay),
+            **common,
+        )
+        logger.info("SES asked to retry message %s in %.1fs: %s", message.pk, delay, reason)
+        return delay
+    gave_up = f"Gave up after {attempts} attempts: {reason}"
+    with transaction.atomic():
+        unsent = Recipient.objects.filter(message=message, status=RecipientStatus.QUEUED).update(
+            status=RecipientStatus.FAILED, reason=gave_up, last_event_at=now
+        )
+        Message.objects.filter(pk=message.pk).update(
+            status=MessageStatus.SENT if sent else MessageStatus.FAILED,
+            status_reason=gave_up,
+            failed_count=statuses[RecipientStatus.FAILED] + unsent,
+            **common,
+        )
+    logger.error("Message %s failed: %s", message.pk, gave_up)
+    return None
+
+
+def release_unstarted(message_ids: Sequence[uuid.UUID]) -> None:
+    """Give back claimed messages this worker did not start on."""
+    if message_ids:
+        Message.objects.filter(pk__in=message_ids, status=MessageStatus.SENDING).update(
+            status=MessageStatus.QUEUED, lease_until=None
+        )
+
+
+def email_sweep(*, stale_after: timedelta = timedelta(minutes=2)) -> int:
+    """Requeue messages whose worker died, and re-dispatch queued ones whose task was lost."""
+    now = timezone.now()
+    requeued = Message.objects.filter(status=MessageStatus.SENDING, lease_until__lt=now).update(
+        status=MessageStatus.QUEUED, lease_until=None
+    )
+    if requeued:
+        logger.warning("Sweeper returned %d message(s) with an expired lease to the queue.", requeued)
+    cutoff = now - stale_after
+    waiting = (
+        Message.objects.filter(status=MessageStatus.QUEUED)
+        .filter(Q(send_after__lte=cutoff) | Q(send_after__isnull=True, created_at__lt=cutoff))
+        .order_by("created_at")
+        .values_list("pk", "priority")[:1000]
+    )
+    count = 0
+    for message_id, priority in waiting:
+        email_dispatch(message_id=message_id, priority=priority)
+        count += 1
+    return requeued + count

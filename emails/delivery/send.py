@@ -1,0 +1,197 @@
+"""Sending claimed messages through SES, each in groups of at most 50 addresses."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.mail.backends.base import BaseEmailBackend
+
+from emails.choices import MessageStatus, RecipientStatus
+from emails.delivery.claim import Batch, batch_claim, batch_claim_one
+from emails.delivery.records import SendRecorder
+from emails.delivery.retry import release_for_retry, release_unstarted
+from emails.exceptions import SendPermanentError, SendTransientError
+from emails.mime import email_build, recipient_groups, ses_call_count, ses_group_size
+from emails.models import Message, Recipient, ReputationHold
+from emails.outcomes import ACCEPTED, message_counts_apply
+from emails.pacing import send_pace
+from emails.ses import ses_connection, ses_send
+from emails.suppression import suppression_reason_text
+from files.exceptions import AttachmentUnavailable, StorageUnavailable
+from files.mime import attachment_parts
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DeliveryOutcome:
+    delivered: int  # messages finished (sent or failed) in this call
+    retry_in: float | None = None  # seconds, when SES asked us to come back later
+
+
+def email_deliver(*, message_id: uuid.UUID) -> DeliveryOutcome:
+    """Claim one message and send it; the Celery task's body."""
+    recorder = SendRecorder()
+    try:
+        return _batch_send(batch_claim_one(message_id=message_id), recorder)
+    finally:
+        recorder.flush()
+
+
+def email_drain(*, limit: int | None = None) -> int:
+    """Deliver queued messages in batches until none is due (or `limit` were done)."""
+    size = settings.EMAIL_DRAIN_BATCH_SIZE
+    done = claimed = 0
+    recorder = SendRecorder()
+    try:
+        while limit is None or claimed < limit:
+            batch = batch_claim(limit=size if limit is None else min(size, limit - claimed))
+            if not batch.messages:
+                break
+            claimed += len(batch.messages)
+            outcome = _batch_send(batch, recorder)
+            done += outcome.delivered
+            if outcome.retry_in is not None:
+                break
+    finally:
+        # Whatever was sent is written, even when an error goes on from here,
+        # so the sweeper resends only what truly did not leave.
+        recorder.flush()
+    return done
+
+
+@dataclass
+class _MessageSend:
+    """A message's recipients as loaded, and what this worker's calls did for them.
+
+    Counts are taken from the recipients' rows, not added to the message's,
+    so a message resumed after a crash still ends with true totals.
+    """
+
+    pending: list[Recipient]
+    statuses: Counter[str]
+    failure: str = ""
+    transient: str = ""
+
+    @classmethod
+    def of(cls, rows: list[Recipient]) -> _MessageSend:
+        pending = [r for r in rows if r.status == RecipientStatus.QUEUED]
+        return cls(pending=pending, statuses=Counter(r.status for r in rows if r.status != RecipientStatus.QUEUED))
+
+    @property
+    def sent(self) -> int:
+        return sum(self.statuses[s] for s in ACCEPTED)
+
+
+def _batch_send(batch: Batch, recorder: SendRecorder) -> DeliveryOutcome:
+    if not batch.messages:
+        return DeliveryOutcome(delivered=0)
+    connection = ses_connection()
+    delivered = 0
+    try:
+        for index, message in enumerate(batch.messages):
+            hold = batch.blocks.held.get(message.category)
+            if hold is not None:
+                _hold(message, hold)
+                recorder.record_finished(message)
+                continue
+            attachments = batch.attachments[message.pk]
+            outcome = _send_groups(connection, message, batch, recorder)
+            if outcome.transient:
+                recorder.flush()  # what was sent is written before the message goes back to the queue
+                rest = [m.pk for m in batch.messages[index + 1 :]]
+                cost = email_cost(
+                    recipients=outcome.sent,
+                    attachment_bytes=sum(a.size for a in attachments),
+                    category=message.category,
+                )
+                retry_in = release_for_retry(
+                    message=message, sent=outcome.sent, statuses=outcome.statuses, cost=cost, reason=outcome.transient
+                )
+                release_unstarted(rest)
+                return DeliveryOutcome(delivered=delivered, retry_in=retry_in)
+            _finish(message, outcome, attachment_bytes=sum(a.size for a in attachments))
+            recorder.record_finished(message)
+            delivered += 1
+            if recorder.due():
+                recorder.flush()
+        recorder.flush()
+    finally:
+        connection.close()
+    return DeliveryOutcome(delivered=delivered)
+
+
+def _send_groups(connection: BaseEmailBackend, message: Message, batch: Batch, recorder: SendRecorder) -> _MessageSend:
+    outcome = _MessageSend.of(batch.recipients[message.pk])
+    sendable = []
+    for r in outcome.pending:
+        suppression = batch.blocks.suppression_for(r.address, message.category)
+        if suppression is None:
+            sendable.append(r)
+        else:
+            recorder.record_suppressed(r, suppression_reason_text(suppression))
+            outcome.statuses[RecipientStatus.SUPPRESSED] += 1
+    groups = list(recipient_groups(sendable, size=ses_group_size(message.category)))
+    try:
+        # Read once, whatever the number of calls (marketing goes one recipient per call).
+        parts = attachment_parts(attachments=batch.attachments[message.pk]) if groups else []
+    except AttachmentUnavailable as exc:  # a stored file is gone: every group fails the same way
+        for group in groups:
+            recorder.record_failed(group, str(exc))
+            outcome.statuses[RecipientStatus.FAILED] += len(group)
+        outcome.failure = str(exc)
+        return outcome
+    except StorageUnavailable as exc:  # like SES throttling: the whole message tries again later
+        outcome.transient = str(exc)
+        return outcome
+    for group in groups:
+        email = email_build(message=message, group=group, attachments=parts)
+        send_pace(recipients=len(group))
+        try:
+            ses_id = ses_send(connection=connection, email=email)
+        except SendTransientError as exc:
+            outcome.transient = exc.reason
+            return outcome
+        except SendPermanentError as exc:
+            logger.warning("SES refused message %s: %s", message.pk, exc.reason)
+            recorder.record_failed(group, exc.reason)
+            outcome.statuses[RecipientStatus.FAILED] += len(group)
+            outcome.failure = outcome.failure or exc.reason
+            continue
+        recorder.record_sent(message, group, ses_id)
+        outcome.statuses[RecipientStatus.SENT] += len(group)
+    return outcome
+
+
+def email_cost(*, recipients: int, attachment_bytes: int = 0, category: str = "") -> Decimal:
+    """SES list price: per recipient, plus per GB (2**30 bytes) of attachments in each SES call carrying them."""
+    calls = ses_call_count(addresses=recipients, category=category) if attachment_bytes else 0
+    return (
+        settings.EMAIL_PRICE_PER_1000_RECIPIENTS * recipients / 1000
+        + settings.EMAIL_PRICE_PER_GB_ATTACHMENTS * attachment_bytes * calls / 2**30
+    )
+
+
+def _finish(message: Message, outcome: _MessageSend, *, attachment_bytes: int) -> None:
+    """Set the message's outcome once every group has had its SES call (written by the recorder)."""
+    message.status = MessageStatus.SENT  # out of its lifecycle: derived from recipients below
+    message_counts_apply(message, outcome.statuses)
+    message.cost = email_cost(
+        recipients=message.sent_count, attachment_bytes=attachment_bytes, category=message.category
+    )
+    if outcome.failure:
+        message.status_reason = outcome.failure
+    elif message.status == MessageStatus.SUPPRESSED:
+        message.status_reason = "Every recipient is on the suppression list; nothing was sent."
+    else:
+        message.status_reason = ""
+
+
+def _hold(message: Message, hold: ReputationHold) -> None:
+    message.status = MessageStatus.HELD
+    message.status_reason = hold.reason
