@@ -262,8 +262,9 @@ EMAIL_RETRY_BACKOFF_SECONDS = env_float("EMAIL_RETRY_BACKOFF_SECONDS", 2.0)
 EMAIL_RETRY_BACKOFF_MAX_SECONDS = env_float("EMAIL_RETRY_BACKOFF_MAX_SECONDS", 600.0)
 EMAIL_QUOTA_CACHE_SECONDS = env_int("EMAIL_QUOTA_CACHE_SECONDS", 300)
 EMAIL_IDEMPOTENCY_TTL_HOURS = env_int("EMAIL_IDEMPOTENCY_TTL_HOURS", 24)
-# Messages claimed per database round trip by a draining worker.
-EMAIL_DRAIN_BATCH_SIZE = env_int("EMAIL_DRAIN_BATCH_SIZE", 100)
+# Messages a draining worker claims at once (fewer when the send rate could
+# not send them within half EMAIL_SEND_LEASE_SECONDS).
+EMAIL_DRAIN_BATCH_SIZE = env_int("EMAIL_DRAIN_BATCH_SIZE", 500)
 # Outcomes of SES calls are written together once the oldest is this old or
 # this many are pending. A real SES call takes longer than the delay, so each
 # is written before the next starts; only fast local backends batch.

@@ -83,13 +83,13 @@ class SendRecords:
                 sets += f", {column(Message, 'sent_at')} = COALESCE({column(Message, 'sent_at')}, %s)"
                 changes.append(("sent_at", at))
             for start in range(0, len(ids), _CHUNK):
-                chunk = [id_field.get_db_prep_value(pk, connection) for pk in ids[start : start + _CHUNK]]
-                sql = (
-                    f"UPDATE {message} SET {sets} "  # noqa: S608
-                    f"WHERE {column(Message, 'id')} IN ({', '.join(['%s'] * len(chunk))})"
-                )
+                prepared = [id_field.get_db_prep_value(pk, connection) for pk in ids[start : start + _CHUNK]]
+                where, chunk = _in(column(Message, "id"), prepared)
                 with connection.cursor() as cursor:
-                    cursor.execute(sql, [value for _, value in changes] + chunk)
+                    cursor.execute(
+                        f"UPDATE {message} SET {sets} WHERE {where}",  # noqa: S608
+                        [value for _, value in changes] + chunk,
+                    )
 
 
 class SendRecorder:
@@ -169,17 +169,21 @@ def _pipelined() -> Iterator[None]:
         yield
 
 
+def _in(column_sql: str, values: list[Any]) -> tuple[str, list[Any]]:
+    """`column IN (values)` as SQL and its parameters. On PostgreSQL one array parameter (= ANY):
+    parsing and planning a statement with hundreds of literals costs the server more than running it."""
+    if connection.vendor == "postgresql":
+        return f"{column_sql} = ANY(%s)", [values]
+    return f"{column_sql} IN ({', '.join(['%s'] * len(values))})", values
+
+
 def _recipients_refused_write(ids: list[int], status: str, reason: str, now: datetime) -> None:
     at = connection.ops.adapt_datetimefield_value(now)
     sets = ", ".join(f"{column(Recipient, name)} = %s" for name in ("status", "reason", "last_event_at"))
     for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
-        sql = (
-            f"UPDATE {table(Recipient)} SET {sets} "  # noqa: S608
-            f"WHERE {column(Recipient, 'id')} IN ({', '.join(['%s'] * len(chunk))})"
-        )
+        where, chunk = _in(column(Recipient, "id"), ids[start : start + _CHUNK])
         with connection.cursor() as cursor:
-            cursor.execute(sql, [status, reason, at, *chunk])
+            cursor.execute(f"UPDATE {table(Recipient)} SET {sets} WHERE {where}", [status, reason, at, *chunk])  # noqa: S608
 
 
 def _recipients_sent_write(pairs: list[tuple[int, str]], now: datetime) -> None:
@@ -189,13 +193,17 @@ def _recipients_sent_write(pairs: list[tuple[int, str]], now: datetime) -> None:
     at = connection.ops.adapt_datetimefield_value(now)
     for start in range(0, len(pairs), _CHUNK):
         chunk = pairs[start : start + _CHUNK]
-        rows = ", ".join(["(%s, %s)"] * len(chunk))
+        if connection.vendor == "postgresql":  # two array parameters, not a literal per value
+            rows = "unnest(%s::bigint[], %s::text[]) AS v (column1, column2)"
+            values: list[Any] = [[pk for pk, _ in chunk], [ses_id for _, ses_id in chunk]]
+        else:
+            rows, values = f"(VALUES {', '.join(['(%s, %s)'] * len(chunk))}) AS v", [v for pair in chunk for v in pair]
         sql = (
             f"UPDATE {recipient} SET {sets}, {column(Recipient, 'ses_message_id')} = v.column2 "  # noqa: S608
-            f"FROM (VALUES {rows}) AS v WHERE {recipient}.{column(Recipient, 'id')} = v.column1"
+            f"FROM {rows} WHERE {recipient}.{column(Recipient, 'id')} = v.column1"
         )
         with connection.cursor() as cursor:
-            cursor.execute(sql, [RecipientStatus.SENT, at, at, *(value for pair in chunk for value in pair)])
+            cursor.execute(sql, [RecipientStatus.SENT, at, at, *values])
 
 
 def _events_copy(
@@ -213,12 +221,11 @@ def _events_copy(
     at = connection.ops.adapt_datetimefield_value(now)
     details_value = Event._meta.get_field("details").get_db_prep_value(details or {}, connection)
     for start in range(0, len(recipient_ids), _CHUNK):
-        chunk = recipient_ids[start : start + _CHUNK]
+        where, chunk = _in(column(Recipient, "id"), recipient_ids[start : start + _CHUNK])
         sql = (
             f"INSERT INTO {table(Event)} ({', '.join(column(Event, c) for c in columns)}) "  # noqa: S608
             f"SELECT {column(Recipient, 'message')}, {column(Recipient, 'id')}, {column(Recipient, 'address')}, "
-            f"%s, %s, %s, {ses_id}, '', %s FROM {table(Recipient)} "
-            f"WHERE {column(Recipient, 'id')} IN ({', '.join(['%s'] * len(chunk))})"
+            f"%s, %s, %s, {ses_id}, '', %s FROM {table(Recipient)} WHERE {where}"
         )
         with connection.cursor() as cursor:
             cursor.execute(sql, [event_type, at, at, details_value, *chunk])

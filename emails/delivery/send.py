@@ -19,7 +19,7 @@ from emails.exceptions import SendPermanentError, SendTransientError
 from emails.mime import email_build, recipient_groups, ses_call_count, ses_group_size
 from emails.models import Message, Recipient, ReputationHold
 from emails.outcomes import ACCEPTED, message_counts_apply
-from emails.pacing import send_pace
+from emails.pacing import send_pace, send_rate
 from emails.ses import ses_connection, ses_send
 from emails.suppression import suppression_reason_text
 from files.exceptions import AttachmentUnavailable, StorageUnavailable
@@ -45,7 +45,7 @@ def email_deliver(*, message_id: uuid.UUID) -> DeliveryOutcome:
 
 def email_drain(*, limit: int | None = None) -> int:
     """Deliver queued messages in batches until none is due (or `limit` were done)."""
-    size = settings.EMAIL_DRAIN_BATCH_SIZE
+    size = drain_batch_size()
     done = claimed = 0
     recorder = SendRecorder()
     try:
@@ -63,6 +63,21 @@ def email_drain(*, limit: int | None = None) -> int:
         # so the sweeper resends only what truly did not leave.
         recorder.flush()
     return done
+
+
+def drain_batch_size() -> int:
+    """EMAIL_DRAIN_BATCH_SIZE, but never more than the allowed rate sends in half a lease.
+
+    A message waiting in a claimed batch is under lease too; if the batch
+    took longer to send than the lease, the sweeper would hand its tail to
+    another worker while this one still means to send it.
+    """
+    size = settings.EMAIL_DRAIN_BATCH_SIZE
+    if settings.EMAIL_PACE_SENDS:
+        rate = send_rate()  # recipients per second; a message has at least one
+        if rate > 0:
+            size = min(size, max(1, int(rate * settings.EMAIL_SEND_LEASE_SECONDS / 2)))
+    return size
 
 
 @dataclass

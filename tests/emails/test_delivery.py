@@ -10,7 +10,9 @@ import pytest
 from botocore.exceptions import ClientError
 from django.utils import timezone
 
+from emails.delivery import claim as delivery_claim
 from emails.delivery import email_claim, email_claim_batch, email_deliver, email_drain, email_sweep
+from emails.delivery.send import drain_batch_size
 from emails.models import Event, Message
 
 PAYLOAD = {"to": "a@example.com", "subject": "Hi", "textContent": "Hello", "category": "notification"}
@@ -195,3 +197,47 @@ def test_drain_delivers_every_due_message_in_batches(api: Any, ses: Any, setting
     assert Message.objects.filter(status="sent").count() == 6
     assert Message.objects.filter(status="queued").count() == 1
     assert len(ses.sent_messages) == 6
+
+
+@pytest.mark.parametrize(
+    ("rate", "lease", "expected"),
+    [
+        (1e9, 300, 500),  # a fast account: the configured size
+        (14, 300, 500),  # 14/s sends 2,100 in half a lease
+        (1, 300, 150),  # SES's sandbox: no more than half a lease's worth
+        (0.001, 300, 1),  # always at least one
+    ],
+)
+def test_a_drain_never_claims_more_than_it_can_send_within_half_a_lease(
+    settings: Any, rate: float, lease: int, expected: int
+) -> None:
+    settings.EMAIL_DRAIN_BATCH_SIZE = 500
+    settings.EMAIL_PACE_SENDS = True
+    settings.EMAIL_PACE_USE_SES_QUOTA = False
+    settings.EMAIL_MAX_SEND_RATE = rate
+    settings.EMAIL_SEND_LEASE_SECONDS = lease
+
+    assert drain_batch_size() == expected
+
+
+def test_a_drain_claims_at_most_its_batch_size_at_a_time(api: Any, ses: Any, settings: Any, monkeypatch: Any) -> None:
+    settings.EMAIL_DRAIN_BATCH_SIZE = 500
+    settings.EMAIL_PACE_SENDS = True
+    settings.EMAIL_PACE_USE_SES_QUOTA = False
+    settings.EMAIL_MAX_SEND_RATE = 1000
+    settings.EMAIL_SEND_LEASE_SECONDS = 0.004  # 1000/s x 2 ms: two messages per claim
+    for i in range(5):
+        api.post("/api/email", {**PAYLOAD, "to": f"u{i}@example.com"}, format="json")
+    claimed: list[int] = []
+    real_claim = delivery_claim.email_claim_batch
+
+    def claim(*, limit: int) -> Any:
+        claimed.append(limit)
+        return real_claim(limit=limit)
+
+    monkeypatch.setattr(delivery_claim, "email_claim_batch", claim)
+
+    assert email_drain() == 5
+
+    assert claimed == [2, 2, 2, 2]  # the last claim finds nothing left
+    assert Message.objects.filter(status="sent").count() == 5
