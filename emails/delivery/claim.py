@@ -31,13 +31,11 @@ def _queued_due() -> QuerySet[Message]:
     return Message.objects.select_for_update(skip_locked=True).filter(_due(), status=MessageStatus.QUEUED)
 
 
-# What sending and recording a message read; the rest (owner, template data,
-# tags, custom data...) stays deferred, as decoding it would cost more than the claim.
+# What sending a message reads. The rest stays deferred: loading it would
+# cost more than the claim (its counts and cost are set from the recipients).
 SEND_FIELDS = (
-    "id", "from_email", "reply_to", "subject", "html_body", "text_body", "category", "status", "status_reason",
-    "recipient_count", "attachment_count", "sent_count", "failed_count", "delivered_count", "bounced_count",
-    "complaint_count", "opened_count", "clicked_count", "suppressed_count", "cost", "attempts", "created_at",
-    "sent_at",
+    "id", "from_email", "reply_to", "subject", "html_body", "text_body", "category", "status",
+    "recipient_count", "attachment_count", "attempts", "created_at",
 )  # fmt: skip
 RECIPIENT_SEND_FIELDS = ("id", "message_id", "kind", "address", "display_name", "status")
 

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from emails.choices import EventType, RecipientStatus
+from emails.choices import EventType, MessageStatus, RecipientStatus
 from emails.models import Event, Message, Recipient
 from emails.outcomes import COUNT_FIELDS
 
@@ -28,10 +28,11 @@ class SendRecords:
     failed: list[tuple[list[Recipient], str]] = field(default_factory=list)
     suppressed: list[tuple[Recipient, str]] = field(default_factory=list)
     finished: list[Message] = field(default_factory=list)
+    held: list[Message] = field(default_factory=list)
     simulated: list[tuple[Message, list[Recipient], str]] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.sent or self.failed or self.suppressed or self.finished)
+        return bool(self.sent or self.failed or self.suppressed or self.finished or self.held)
 
     def write(self) -> None:
         """Write everything in one transaction, in a handful of statements however many calls.
@@ -66,6 +67,13 @@ class SendRecords:
 
     def _messages_write(self, now: datetime) -> None:
         """Messages that end alike (usually all of them) in one UPDATE."""
+        held: dict[str, list[uuid.UUID]] = defaultdict(list)
+        for m in self.held:  # their counts stay as they are: nothing was sent
+            held[m.status_reason].append(m.pk)
+        for reason, ids in held.items():
+            Message.objects.filter(pk__in=ids).update(
+                status=MessageStatus.HELD, status_reason=reason, lease_until=None, updated_at=now
+            )
         alike: dict[tuple[Any, ...], list[uuid.UUID]] = defaultdict(list)
         for m in self.finished:
             alike[(m.status, m.status_reason, m.cost, *(getattr(m, f) for f in COUNT_FIELDS))].append(m.pk)
@@ -122,6 +130,9 @@ class SendRecorder:
 
     def record_finished(self, message: Message) -> None:
         self.records.finished.append(message)
+
+    def record_held(self, message: Message) -> None:
+        self.records.held.append(message)
 
     def _touch(self) -> None:
         self.calls += 1

@@ -113,7 +113,7 @@ def _batch_send(batch: Batch, recorder: SendRecorder) -> DeliveryOutcome:
             hold = batch.blocks.held.get(message.category)
             if hold is not None:
                 _hold(message, hold)
-                recorder.record_finished(message)
+                recorder.record_held(message)
                 continue
             attachments = batch.attachments[message.pk]
             outcome = _send_groups(connection, message, batch, recorder)

@@ -241,3 +241,24 @@ def test_a_drain_claims_at_most_its_batch_size_at_a_time(api: Any, ses: Any, set
 
     assert claimed == [2, 2, 2, 2]  # the last claim finds nothing left
     assert Message.objects.filter(status="sent").count() == 5
+
+
+def test_a_drain_runs_the_same_queries_for_three_messages_as_for_thirty(api: Any, ses: Any, settings: Any) -> None:
+    """Nothing is read or written per message: a deferred field touched in the loop would fail this."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.EMAIL_DRAIN_BATCH_SIZE = 500
+    # Outcomes written once per batch, however slow the machine.
+    settings.EMAIL_RECORD_MAX_DELAY_MS = 60_000
+    settings.EMAIL_RECORD_MAX_CALLS = 1_000
+    counts = []
+    for n in (3, 30):
+        for i in range(n):
+            api.post("/api/email", {**PAYLOAD, "to": [f"u{i}@example.com", f"v{i}@example.com"]}, format="json")
+        with CaptureQueriesContext(connection) as queries:
+            assert email_drain() == n
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
+    assert Message.objects.filter(status="sent").count() == 33
+    assert Event.objects.filter(type="send").count() == 66
