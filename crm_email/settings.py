@@ -110,10 +110,13 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the in-process worker thread write while requests read; the
     # timeout makes a writer wait for the lock instead of failing at once.
+    # 16 KiB pages (set when the file is created) hold a message with its HTML
+    # and text bodies in one page, so each status change rewrites one page,
+    # not an overflow chain: one worker drains 4% faster (docs/benchmarks.md).
     DATABASES["default"]["OPTIONS"] = {
         "timeout": 20,
         "transaction_mode": "IMMEDIATE",
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "init_command": "PRAGMA page_size=16384; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
