@@ -18,7 +18,7 @@ from typing import Any
 
 from celery import Task
 from django.conf import settings
-from django.db import close_old_connections, transaction
+from django.db import close_old_connections, connections, transaction
 from django.utils.module_loading import import_string
 
 from emails.choices import CELERY_PRIORITY
@@ -77,7 +77,9 @@ def _run_in_thread(task: Task, args: tuple[Any, ...]) -> None:
     except Exception:  # the thread must survive; the sweeper will pick the work up again
         logger.exception("In-process task %s%r failed", task.name, args)
     finally:
-        close_old_connections()
+        # Closed, not kept for CONN_MAX_AGE: an idle worker thread would hold
+        # a connection nobody else can close.
+        connections.close_all()
 
 
 _beat_started = False
@@ -109,7 +111,7 @@ def in_process_beat_start() -> threading.Event | None:
                 except Exception:  # keep the schedule going; the next round may succeed
                     logger.exception("In-process run of %s failed", task.name)
                 finally:
-                    close_old_connections()
+                    connections.close_all()  # as _run_in_thread: not left open between runs
 
     threading.Thread(target=loop, name="in-process-beat", daemon=True).start()
     return stop

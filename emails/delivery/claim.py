@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -52,7 +53,11 @@ def _claim(candidates: QuerySet[Message]) -> list[Message]:
     """
     message, status, lease = table(Message), column(Message, "status"), column(Message, "lease_until")
     until = connection.ops.adapt_datetimefield_value(lease_end())
-    with transaction.atomic():  # Django compiles FOR UPDATE only for a transaction; nothing runs here
+    # Django compiles FOR UPDATE only inside a transaction; on PostgreSQL
+    # entering and leaving an empty one sends nothing. (SQLite has no FOR
+    # UPDATE, and its BEGIN IMMEDIATE would take the write lock for nothing.)
+    compiling = transaction.atomic() if connection.features.has_select_for_update else nullcontext()
+    with compiling:
         inner, inner_params = candidates.values("pk").query.sql_with_params()
     sql = (
         f"UPDATE {message} SET {status} = %s, {lease} = %s "  # noqa: S608 (bound parameters only)

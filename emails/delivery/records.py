@@ -38,11 +38,11 @@ class SendRecords:
         """Write everything in one transaction, in a handful of statements however many calls.
 
         Rows that get the same values share one UPDATE, each recipient's own
-        SES MessageId goes in with one UPDATE ... FROM (VALUES ...), and the
-        events are copied from the recipient rows by INSERT ... SELECT, so no
-        Event object is built in Python. (bulk_update would build a CASE per
-        row and column: most of a fast worker's time, measured in
-        docs/benchmarks.md.)
+        SES MessageId goes in with one UPDATE ... FROM (a VALUES list, or on
+        PostgreSQL unnest of two arrays), and the events are copied from the
+        recipient rows by INSERT ... SELECT, so no Event object is built in
+        Python. (bulk_update would build a CASE per row and column: most of a
+        fast worker's time, measured in docs/benchmarks.md.)
         """
         now = timezone.now()
         with transaction.atomic(), _pipelined():
@@ -198,7 +198,7 @@ def _recipients_refused_write(ids: list[int], status: str, reason: str, now: dat
 
 
 def _recipients_sent_write(pairs: list[tuple[int, str]], now: datetime) -> None:
-    """Mark recipients `sent`, each with its own SES MessageId, in one UPDATE ... FROM (VALUES ...) per 500."""
+    """Mark recipients `sent`, each with its own SES MessageId, in one UPDATE ... FROM per 500."""
     recipient = table(Recipient)
     sets = ", ".join(f"{column(Recipient, name)} = %s" for name in ("status", "sent_at", "last_event_at"))
     at = connection.ops.adapt_datetimefield_value(now)
