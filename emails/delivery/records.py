@@ -154,8 +154,9 @@ class SendRecorder:
 
 
 # Raw SQL below does what the ORM can only do row by row. It runs on
-# PostgreSQL and on SQLite (3.33+); VALUES names its columns column1, column2
-# on both. Nothing in it comes from user input but bound parameters.
+# PostgreSQL and on SQLite (3.35+, see emails.checks); SQLite names a VALUES
+# list's columns column1, column2, and PostgreSQL's unnest is given the same
+# names. Nothing in it comes from user input but bound parameters.
 _CHUNK = 500
 
 
