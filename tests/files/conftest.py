@@ -106,6 +106,27 @@ def s3_storage(settings: Any, moto_server: str) -> Iterator[Storage]:
         yield Storage(kind="s3", bucket=bucket, client=client)
 
 
+def s3_unreachable(settings: Any) -> dict[str, Any]:
+    """Point the S3 storage at a closed local port (one quick attempt); returns the working config to restore."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed_port = sock.getsockname()[1]
+    working: dict[str, Any] = settings.STORAGES["default"]
+    unreachable = {
+        "endpoint_url": f"http://127.0.0.1:{closed_port}",
+        "client_config": Config(
+            retries={"max_attempts": 1, "mode": "standard"},
+            connect_timeout=1,
+            s3={"addressing_style": "path"},
+            signature_version="s3v4",
+        ),
+    }
+    settings.STORAGES = {**settings.STORAGES, "default": working | {"OPTIONS": working["OPTIONS"] | unreachable}}
+    return working
+
+
 @pytest.fixture
 def disk_storage(settings: Any) -> Storage:
     """The embedded default: FileSystemStorage under the test's own MEDIA_ROOT."""

@@ -14,7 +14,7 @@ import pytest
 from emails.models import Message
 from files.models import Attachment, File
 from tests.files import samples
-from tests.files.conftest import Storage
+from tests.files.conftest import Storage, s3_unreachable
 from tests.files.test_access import stored
 from tests.files.test_upload_flow import ask
 
@@ -359,28 +359,10 @@ def test_an_idempotent_retry_with_the_same_attachments_sends_nothing_new(
 def test_storage_unreachable_at_send_time_retries_the_message_later(
     api: Any, ses: Any, s3_storage: Storage, settings: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
-    import socket
-
-    from botocore.config import Config
-
     file = stored(api, samples.pdf(), fileName="contract.pdf")
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         api.post("/api/email", BASE | {"s3Attachments": [{"fileId": str(file.pk)}]}, format="json")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        closed_port = sock.getsockname()[1]
-    working = settings.STORAGES["default"]
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": working
-        | {
-            "OPTIONS": working["OPTIONS"]
-            | {
-                "endpoint_url": f"http://127.0.0.1:{closed_port}",
-                "client_config": Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=1),
-            }
-        },
-    }
+    s3_unreachable(settings)
     settings.EMAIL_RETRY_BACKOFF_SECONDS = 60  # so the retry is scheduled, not run at once
     with django_capture_on_commit_callbacks(execute=False):
         for callback in callbacks:
@@ -396,25 +378,7 @@ def test_storage_unreachable_at_send_time_retries_the_message_later(
 def test_storage_unreachable_at_accept_time_is_a_503_and_nothing_is_kept(
     post_email: Any, ses: Any, s3_storage: Storage, settings: Any
 ) -> None:
-    import socket
-
-    from botocore.config import Config
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        closed_port = sock.getsockname()[1]
-    working = settings.STORAGES["default"]
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": working
-        | {
-            "OPTIONS": working["OPTIONS"]
-            | {
-                "endpoint_url": f"http://127.0.0.1:{closed_port}",
-                "client_config": Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=1),
-            }
-        },
-    }
+    s3_unreachable(settings)
     item = {"filename": "a.pdf", "content": b64(samples.pdf()), "contentType": "application/pdf"}
     response = post_email(BASE | {"attachments": [item]})
     assert response.status_code == 503

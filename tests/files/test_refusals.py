@@ -9,7 +9,7 @@ import pytest
 
 from files.models import File
 from tests.files import samples
-from tests.files.conftest import Storage, post_upload
+from tests.files.conftest import Storage, post_upload, s3_unreachable
 from tests.files.test_upload_flow import ask, upload
 
 MB = 1024 * 1024
@@ -295,31 +295,8 @@ def test_an_unknown_file_id_is_a_404_and_a_malformed_one_a_400(api: Any, disk_st
 def test_unreachable_storage_is_a_503_and_the_upload_can_be_completed_later(
     api: Any, s3_storage: Storage, settings: Any
 ) -> None:
-    import socket
-
-    from botocore.config import Config
-
     data = upload(api, samples.pdf())
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        closed_port = sock.getsockname()[1]
-    working = settings.STORAGES["default"]
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": working
-        | {
-            "OPTIONS": working["OPTIONS"]
-            | {
-                "endpoint_url": f"http://127.0.0.1:{closed_port}",
-                "client_config": Config(
-                    retries={"max_attempts": 1, "mode": "standard"},
-                    connect_timeout=1,
-                    s3={"addressing_style": "path"},
-                    signature_version="s3v4",
-                ),
-            }
-        },
-    }
+    working = s3_unreachable(settings)
     response = complete(api, data["fileId"])
     assert response.status_code == 503
     assert response.json() == {"success": False, "error": "File storage is unavailable; try again shortly."}
