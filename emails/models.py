@@ -57,7 +57,10 @@ class Message(models.Model):
     subject = models.CharField(max_length=200)
     html_body = models.TextField(blank=True)
     text_body = models.TextField(blank=True)
-    template = models.ForeignKey(Template, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # msg_template (partial: most messages name no template) serves lookups by template.
+    template = models.ForeignKey(
+        Template, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
     template_data = models.JSONField(default=dict, blank=True)
     category = models.CharField(max_length=20, choices=Category.choices)
     priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.NORMAL)
@@ -99,6 +102,9 @@ class Message(models.Model):
             models.Index(fields=["priority", "-created_at"], name="msg_priority_created"),
             models.Index(fields=["client_id", "-created_at"], name="msg_client_created"),
             models.Index(fields=["-created_at"], name="msg_created"),
+            # Deleting a template sets its messages' template to NULL; a
+            # lookup by template implies NOT NULL, so this partial index serves it.
+            models.Index(fields=["template"], condition=models.Q(template__isnull=False), name="msg_template"),
             # The claim and the sweeper read only queued rows, oldest first,
             # however many were sent; the sweeper also looks for expired
             # leases among the few messages being sent. Partial, so a message
@@ -198,8 +204,14 @@ class Event(models.Model):
             models.Index(fields=["ses_message_id"], name="event_ses_id"),
         ]
         constraints = [
-            # Re-processing a stored notification appends nothing twice.
-            models.UniqueConstraint(fields=["inbound", "type", "address"], name="event_once_per_notification"),
+            # Re-processing a stored notification appends nothing twice. Only
+            # events from a notification can collide (NULLs never do), so the
+            # events a send writes, which have none, stay out of this index.
+            models.UniqueConstraint(
+                fields=["inbound", "type", "address"],
+                condition=models.Q(inbound__isnull=False),
+                name="event_once_per_notification",
+            ),
         ]
 
     def __str__(self) -> str:

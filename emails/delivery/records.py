@@ -92,7 +92,7 @@ class SendRecords:
                 changes.append(("sent_at", at))
             for start in range(0, len(ids), _CHUNK):
                 prepared = [id_field.get_db_prep_value(pk, connection) for pk in ids[start : start + _CHUNK]]
-                where, chunk = _in(column(Message, "id"), prepared)
+                where, chunk = sql_in(column(Message, "id"), prepared)
                 with connection.cursor() as cursor:
                     cursor.execute(
                         f"UPDATE {message} SET {sets} WHERE {where}",  # noqa: S608
@@ -181,7 +181,7 @@ def _pipelined() -> Iterator[None]:
         yield
 
 
-def _in(column_sql: str, values: list[Any]) -> tuple[str, list[Any]]:
+def sql_in(column_sql: str, values: list[Any]) -> tuple[str, list[Any]]:
     """`column IN (values)` as SQL and its parameters. On PostgreSQL one array parameter (= ANY):
     parsing and planning a statement with hundreds of literals costs the server more than running it."""
     if connection.vendor == "postgresql":
@@ -193,7 +193,7 @@ def _recipients_refused_write(ids: list[int], status: str, reason: str, now: dat
     at = connection.ops.adapt_datetimefield_value(now)
     sets = ", ".join(f"{column(Recipient, name)} = %s" for name in ("status", "reason", "last_event_at"))
     for start in range(0, len(ids), _CHUNK):
-        where, chunk = _in(column(Recipient, "id"), ids[start : start + _CHUNK])
+        where, chunk = sql_in(column(Recipient, "id"), ids[start : start + _CHUNK])
         with connection.cursor() as cursor:
             cursor.execute(f"UPDATE {table(Recipient)} SET {sets} WHERE {where}", [status, reason, at, *chunk])  # noqa: S608
 
@@ -233,7 +233,7 @@ def _events_copy(
     at = connection.ops.adapt_datetimefield_value(now)
     details_value = Event._meta.get_field("details").get_db_prep_value(details or {}, connection)
     for start in range(0, len(recipient_ids), _CHUNK):
-        where, chunk = _in(column(Recipient, "id"), recipient_ids[start : start + _CHUNK])
+        where, chunk = sql_in(column(Recipient, "id"), recipient_ids[start : start + _CHUNK])
         sql = (
             f"INSERT INTO {table(Event)} ({', '.join(column(Event, c) for c in columns)}) "  # noqa: S608
             f"SELECT {column(Recipient, 'message')}, {column(Recipient, 'id')}, {column(Recipient, 'address')}, "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -128,6 +129,42 @@ def test_only_one_worker_can_claim_a_message(api: Any, ses: Any) -> None:
     # A second worker told to deliver it sends nothing.
     assert email_deliver(message_id=message_id).delivered == 0
     assert ses.sent_messages == []
+
+
+def test_a_batch_claim_takes_the_oldest_first_in_order_with_what_sending_reads(api: Any, ses: Any) -> None:
+    posted = [
+        api.post("/api/email", {**PAYLOAD, "to": f"u{i}@example.com", "subject": f"S{i}"}, format="json")
+        for i in range(4)
+    ]
+    ids = [response.json()["data"]["messageId"] for response in posted]
+    now = timezone.now()
+    # The last posted is the oldest: the order comes from created_at, not from how rows were stored.
+    for age, message_id in enumerate(ids):
+        Message.objects.filter(pk=message_id).update(created_at=now - timedelta(minutes=age))
+
+    claimed = email_claim_batch(limit=3)
+
+    assert [str(m.pk) for m in claimed] == [ids[3], ids[2], ids[1]]
+    oldest = claimed[0]
+    assert isinstance(oldest.pk, uuid.UUID)
+    assert (oldest.subject, oldest.status, oldest.category) == ("S3", "sending", "notification")
+    assert (oldest.recipient_count, oldest.attachment_count, oldest.attempts) == (1, 0, 0)
+    assert Message.objects.get(pk=ids[0]).status == "queued"
+
+
+def test_a_claimed_batch_has_each_message_s_recipients_in_their_order(api: Any, ses: Any) -> None:
+    to = ["c@example.com", "a@example.com"]
+    payload = {**PAYLOAD, "to": to, "cc": "b@example.com", "bcc": ["d@example.com"]}
+    message_id = api.post("/api/email", payload, format="json").json()["data"]["messageId"]
+
+    batch = delivery_claim.batch_claim(limit=10)
+
+    [message] = batch.messages
+    recipients = batch.recipients[message.pk]
+    assert [(r.kind, r.address) for r in recipients] == [
+        ("to", "c@example.com"), ("to", "a@example.com"), ("cc", "b@example.com"), ("bcc", "d@example.com"),
+    ]  # fmt: skip
+    assert all(r.message_id == message.pk == uuid.UUID(message_id) for r in recipients)
 
 
 def test_a_worker_killed_mid_send_is_swept_and_resends_only_what_did_not_leave(
