@@ -205,17 +205,22 @@ def _recipients_sent_write(pairs: list[tuple[int, str]], now: datetime) -> None:
     at = connection.ops.adapt_datetimefield_value(now)
     for start in range(0, len(pairs), _CHUNK):
         chunk = pairs[start : start + _CHUNK]
+        ids = [pk for pk, _ in chunk]
         if connection.vendor == "postgresql":  # two array parameters, not a literal per value
             rows = "unnest(%s::bigint[], %s::text[]) AS v (column1, column2)"
-            values: list[Any] = [[pk for pk, _ in chunk], [ses_id for _, ses_id in chunk]]
+            values: list[Any] = [ids, [ses_id for _, ses_id in chunk]]
         else:
             rows, values = f"(VALUES {', '.join(['(%s, %s)'] * len(chunk))}) AS v", [v for pair in chunk for v in pair]
+        # The ids again as a condition of their own, so the rows are found by
+        # primary key: joined to the list alone, PostgreSQL read the whole
+        # table whenever it was small enough to look cheap.
+        where, id_values = sql_in(f"{recipient}.{column(Recipient, 'id')}", ids)
         sql = (
             f"UPDATE {recipient} SET {sets}, {column(Recipient, 'ses_message_id')} = v.column2 "  # noqa: S608
-            f"FROM {rows} WHERE {recipient}.{column(Recipient, 'id')} = v.column1"
+            f"FROM {rows} WHERE {where} AND {recipient}.{column(Recipient, 'id')} = v.column1"
         )
         with connection.cursor() as cursor:
-            cursor.execute(sql, [RecipientStatus.SENT, at, at, *values])
+            cursor.execute(sql, [RecipientStatus.SENT, at, at, *values, *id_values])
 
 
 def _events_copy(
