@@ -27,17 +27,31 @@ COUNT_FIELDS = [
 ]  # fmt: skip
 
 
+# Which counts each recipient status adds to (a click was also an open and a delivery).
+_COUNTED_AS: dict[str, tuple[str, ...]] = {status: () for status in RecipientStatus}
+for _status in ACCEPTED:
+    _COUNTED_AS[_status] += ("sent_count",)
+for _status in REFUSED:
+    _COUNTED_AS[_status] += ("failed_count",)
+for _status in REACHED:
+    _COUNTED_AS[_status] += ("delivered_count",)
+_COUNTED_AS[RecipientStatus.BOUNCED] += ("bounced_count",)
+_COUNTED_AS[RecipientStatus.COMPLAINT] += ("complaint_count",)
+_COUNTED_AS[RecipientStatus.OPENED] += ("opened_count",)
+_COUNTED_AS[RecipientStatus.CLICKED] += ("opened_count", "clicked_count")
+_COUNTED_AS[RecipientStatus.SUPPRESSED] += ("suppressed_count",)
+del _status
+
+
 def message_counts_apply(message: Message, statuses: Iterable[str] | Counter[str]) -> None:
     """Set a message's per-outcome counts and, once sent, its status from its recipients'."""
     counts = statuses if isinstance(statuses, Counter) else Counter(statuses)
-    message.sent_count = sum(counts[s] for s in ACCEPTED)
-    message.failed_count = sum(counts[s] for s in REFUSED)
-    message.delivered_count = sum(counts[s] for s in REACHED)
-    message.bounced_count = counts[RecipientStatus.BOUNCED]
-    message.complaint_count = counts[RecipientStatus.COMPLAINT]
-    message.opened_count = counts[RecipientStatus.OPENED] + counts[RecipientStatus.CLICKED]
-    message.clicked_count = counts[RecipientStatus.CLICKED]
-    message.suppressed_count = counts[RecipientStatus.SUPPRESSED]
+    totals = dict.fromkeys(COUNT_FIELDS, 0)
+    for status, n in counts.items():
+        for name in _COUNTED_AS.get(status, ()):
+            totals[name] += n
+    for name, total in totals.items():
+        setattr(message, name, total)
     if message.status in LIFECYCLE:
         return
     message.status = message_status_derive(message)

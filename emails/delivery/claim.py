@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import Field, Model, Q, QuerySet
 from django.utils import timezone
 
@@ -189,7 +189,8 @@ def _recipients_of(message_ids: list[uuid.UUID]) -> list[Recipient]:
 
     By a cursor, with the ids as one array on PostgreSQL: the ORM's IN list
     of 500 ids and its instances cost more than the query."""
-    ids = [Message._meta.pk.get_db_prep_value(pk, connection) for pk in message_ids]
+    db = connections[DEFAULT_DB_ALIAS]  # the connection itself: the proxy costs a lookup per attribute
+    ids = [Message._meta.pk.get_db_prep_value(pk, db) for pk in message_ids]
     where, params = sql_in(column(Recipient, "message"), ids)
     names = ", ".join(column(Recipient, name) for name in RECIPIENT_SEND_FIELDS)
     order = f"{column(Recipient, 'message')}, {column(Recipient, 'position')}"

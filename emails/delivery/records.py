@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 import uuid
 from collections import defaultdict
@@ -12,7 +13,8 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db.backends.utils import CursorWrapper
 from django.utils import timezone
 
 from emails.choices import EventType, MessageStatus, RecipientStatus
@@ -45,27 +47,27 @@ class SendRecords:
         fast worker's time, measured in docs/benchmarks.md.)
         """
         now = timezone.now()
-        with transaction.atomic(), _pipelined():
+        with transaction.atomic(), _pipelined(), connection.cursor() as cursor:
             if self.sent:
                 pairs = [(r.pk, ses_id) for group, ses_id in self.sent for r in group]
-                _recipients_sent_write(pairs, now)
-                _events_copy([pk for pk, _ in pairs], EventType.SEND, now, ses_id_from_recipient=True)
+                _recipients_sent_write(cursor, pairs, now)
+                _events_copy(cursor, [pk for pk, _ in pairs], EventType.SEND, now, ses_id_from_recipient=True)
             refused: dict[tuple[str, str], list[int]] = defaultdict(list)
             for group, reason in self.failed:
                 refused[(RecipientStatus.FAILED, reason)].extend(r.pk for r in group)
             for r, reason in self.suppressed:
                 refused[(RecipientStatus.SUPPRESSED, reason)].append(r.pk)
             for (status, reason), ids in refused.items():
-                _recipients_refused_write(ids, status, reason, now)
+                _recipients_refused_write(cursor, ids, status, reason, now)
                 event_type = EventType.FAILURE if status == RecipientStatus.FAILED else EventType.SUPPRESSED
-                _events_copy(ids, event_type, now, details={"reason": reason})
-            self._messages_write(now)
+                _events_copy(cursor, ids, event_type, now, details={"reason": reason})
+            self._messages_write(cursor, now)
             if self.simulated:
                 from emails.simulator import simulator_feed
 
                 simulator_feed(self.simulated)
 
-    def _messages_write(self, now: datetime) -> None:
+    def _messages_write(self, cursor: CursorWrapper, now: datetime) -> None:
         """Messages that end alike (usually all of them) in one UPDATE."""
         held: dict[str, list[uuid.UUID]] = defaultdict(list)
         for m in self.held:  # their counts stay as they are: nothing was sent
@@ -78,6 +80,7 @@ class SendRecords:
         for m in self.finished:
             alike[(m.status, m.status_reason, m.cost, *(getattr(m, f) for f in COUNT_FIELDS))].append(m.pk)
         message, id_field = table(Message), Message._meta.pk
+        db = connections[DEFAULT_DB_ALIAS]  # the connection itself: the proxy costs a lookup per attribute
         at = connection.ops.adapt_datetimefield_value(now)
         for (status, reason, cost, *counts), ids in alike.items():
             changes: list[tuple[str, Any]] = [
@@ -91,13 +94,12 @@ class SendRecords:
                 sets += f", {column(Message, 'sent_at')} = COALESCE({column(Message, 'sent_at')}, %s)"
                 changes.append(("sent_at", at))
             for start in range(0, len(ids), _CHUNK):
-                prepared = [id_field.get_db_prep_value(pk, connection) for pk in ids[start : start + _CHUNK]]
+                prepared = [id_field.get_db_prep_value(pk, db) for pk in ids[start : start + _CHUNK]]
                 where, chunk = sql_in(column(Message, "id"), prepared)
-                with connection.cursor() as cursor:
-                    cursor.execute(
-                        f"UPDATE {message} SET {sets} WHERE {where}",  # noqa: S608
-                        [value for _, value in changes] + chunk,
-                    )
+                cursor.execute(
+                    f"UPDATE {message} SET {sets} WHERE {where}",  # noqa: S608
+                    [value for _, value in changes] + chunk,
+                )
 
 
 class SendRecorder:
@@ -114,10 +116,14 @@ class SendRecorder:
         self.records = SendRecords()
         self.oldest: float | None = None
         self.calls = 0
+        # Read once: due() runs after every message.
+        self.max_delay = settings.EMAIL_RECORD_MAX_DELAY_MS / 1000
+        self.max_calls = settings.EMAIL_RECORD_MAX_CALLS
+        self.simulate = settings.SES_EMULATED
 
     def record_sent(self, message: Message, group: list[Recipient], ses_message_id: str) -> None:
         self.records.sent.append((group, ses_message_id))
-        if settings.SES_EMULATED:
+        if self.simulate:
             self.records.simulated.append((message, group, ses_message_id))
         self._touch()
 
@@ -142,8 +148,7 @@ class SendRecorder:
     def due(self) -> bool:
         if self.oldest is None:
             return False
-        waited_ms = (time.monotonic() - self.oldest) * 1000
-        return waited_ms >= settings.EMAIL_RECORD_MAX_DELAY_MS or self.calls >= settings.EMAIL_RECORD_MAX_CALLS
+        return time.monotonic() - self.oldest >= self.max_delay or self.calls >= self.max_calls
 
     def flush(self) -> None:
         """Write everything recorded so far."""
@@ -160,10 +165,13 @@ class SendRecorder:
 _CHUNK = 500
 
 
+# Quoted once per process: names never change, and a worker writes to one database.
+@functools.cache
 def table(model: type[Any]) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
 
+@functools.cache
 def column(model: type[Any], name: str) -> str:
     return connection.ops.quote_name(model._meta.get_field(name).column)
 
@@ -189,16 +197,15 @@ def sql_in(column_sql: str, values: list[Any]) -> tuple[str, list[Any]]:
     return f"{column_sql} IN ({', '.join(['%s'] * len(values))})", values
 
 
-def _recipients_refused_write(ids: list[int], status: str, reason: str, now: datetime) -> None:
+def _recipients_refused_write(cursor: CursorWrapper, ids: list[int], status: str, reason: str, now: datetime) -> None:
     at = connection.ops.adapt_datetimefield_value(now)
     sets = ", ".join(f"{column(Recipient, name)} = %s" for name in ("status", "reason", "last_event_at"))
     for start in range(0, len(ids), _CHUNK):
         where, chunk = sql_in(column(Recipient, "id"), ids[start : start + _CHUNK])
-        with connection.cursor() as cursor:
-            cursor.execute(f"UPDATE {table(Recipient)} SET {sets} WHERE {where}", [status, reason, at, *chunk])  # noqa: S608
+        cursor.execute(f"UPDATE {table(Recipient)} SET {sets} WHERE {where}", [status, reason, at, *chunk])  # noqa: S608
 
 
-def _recipients_sent_write(pairs: list[tuple[int, str]], now: datetime) -> None:
+def _recipients_sent_write(cursor: CursorWrapper, pairs: list[tuple[int, str]], now: datetime) -> None:
     """Mark recipients `sent`, each with its own SES MessageId, in one UPDATE ... FROM per 500."""
     recipient = table(Recipient)
     sets = ", ".join(f"{column(Recipient, name)} = %s" for name in ("status", "sent_at", "last_event_at"))
@@ -219,11 +226,11 @@ def _recipients_sent_write(pairs: list[tuple[int, str]], now: datetime) -> None:
             f"UPDATE {recipient} SET {sets}, {column(Recipient, 'ses_message_id')} = v.column2 "  # noqa: S608
             f"FROM {rows} WHERE {where} AND {recipient}.{column(Recipient, 'id')} = v.column1"
         )
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [RecipientStatus.SENT, at, at, *values, *id_values])
+        cursor.execute(sql, [RecipientStatus.SENT, at, at, *values, *id_values])
 
 
 def _events_copy(
+    cursor: CursorWrapper,
     recipient_ids: list[int],
     event_type: str,
     now: datetime,
@@ -244,5 +251,4 @@ def _events_copy(
             f"SELECT {column(Recipient, 'message')}, {column(Recipient, 'id')}, {column(Recipient, 'address')}, "
             f"%s, %s, %s, {ses_id}, '', %s FROM {table(Recipient)} WHERE {where}"
         )
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [event_type, at, at, details_value, *chunk])
+        cursor.execute(sql, [event_type, at, at, details_value, *chunk])
