@@ -6,15 +6,14 @@ import functools
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
-from django.db.backends.utils import CursorWrapper
 from django.utils import timezone
 
 from emails.choices import EventType, MessageStatus, RecipientStatus
@@ -48,27 +47,41 @@ class SendRecords:
         """
         now = timezone.now()
         with transaction.atomic(), _pipelined(), connection.cursor() as cursor:
-            if self.sent:
-                pairs = [(r.pk, ses_id) for group, ses_id in self.sent for r in group]
-                _recipients_sent_write(cursor, pairs, now)
-                _events_copy(cursor, [pk for pk, _ in pairs], EventType.SEND, now, ses_id_from_recipient=True)
-            refused: dict[tuple[str, str], list[int]] = defaultdict(list)
-            for group, reason in self.failed:
-                refused[(RecipientStatus.FAILED, reason)].extend(r.pk for r in group)
-            for r, reason in self.suppressed:
-                refused[(RecipientStatus.SUPPRESSED, reason)].append(r.pk)
-            for (status, reason), ids in refused.items():
-                _recipients_refused_write(cursor, ids, status, reason, now)
-                event_type = EventType.FAILURE if status == RecipientStatus.FAILED else EventType.SUPPRESSED
-                _events_copy(cursor, ids, event_type, now, details={"reason": reason})
-            self._messages_write(cursor, now)
+            self._statements(cursor, now)
+            self._held_write(now)
             if self.simulated:
                 from emails.simulator import simulator_feed
 
                 simulator_feed(self.simulated)
 
-    def _messages_write(self, cursor: CursorWrapper, now: datetime) -> None:
-        """Messages that end alike (usually all of them) in one UPDATE."""
+    def write_in_background(self, writer: BackgroundWriter) -> None:
+        """Hand the statements of write() to `writer`, which runs them as one transaction on its own connection."""
+        statements = _Statements(writer.connection)
+        self._statements(statements, timezone.now())
+        writer.send(statements.sql)
+
+    @property
+    def background_ok(self) -> bool:
+        """Held messages and the mailbox simulator write through the ORM: those writes stay on the main connection."""
+        return not self.held and not self.simulated
+
+    def _statements(self, cursor: Executes, now: datetime) -> None:
+        if self.sent:
+            pairs = [(r.pk, ses_id) for group, ses_id in self.sent for r in group]
+            _recipients_sent_write(cursor, pairs, now)
+            _events_copy(cursor, [pk for pk, _ in pairs], EventType.SEND, now, ses_id_from_recipient=True)
+        refused: dict[tuple[str, str], list[int]] = defaultdict(list)
+        for group, reason in self.failed:
+            refused[(RecipientStatus.FAILED, reason)].extend(r.pk for r in group)
+        for r, reason in self.suppressed:
+            refused[(RecipientStatus.SUPPRESSED, reason)].append(r.pk)
+        for (status, reason), ids in refused.items():
+            _recipients_refused_write(cursor, ids, status, reason, now)
+            event_type = EventType.FAILURE if status == RecipientStatus.FAILED else EventType.SUPPRESSED
+            _events_copy(cursor, ids, event_type, now, details={"reason": reason})
+        self._messages_write(cursor, now)
+
+    def _held_write(self, now: datetime) -> None:
         held: dict[str, list[uuid.UUID]] = defaultdict(list)
         for m in self.held:  # their counts stay as they are: nothing was sent
             held[m.status_reason].append(m.pk)
@@ -76,6 +89,9 @@ class SendRecords:
             Message.objects.filter(pk__in=ids).update(
                 status=MessageStatus.HELD, status_reason=reason, lease_until=None, updated_at=now
             )
+
+    def _messages_write(self, cursor: Executes, now: datetime) -> None:
+        """Messages that end alike (usually all of them) in one UPDATE."""
         alike: dict[tuple[Any, ...], list[uuid.UUID]] = defaultdict(list)
         for m in self.finished:
             alike[(m.status, m.status_reason, m.cost, *(getattr(m, f) for f in COUNT_FIELDS))].append(m.pk)
@@ -112,7 +128,9 @@ class SendRecorder:
     the last few milliseconds, never a loss.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, background: bool = False) -> None:
+        self.background = background
+        self.writer: BackgroundWriter | None = None
         self.records = SendRecords()
         self.oldest: float | None = None
         self.calls = 0
@@ -150,12 +168,107 @@ class SendRecorder:
             return False
         return time.monotonic() - self.oldest >= self.max_delay or self.calls >= self.max_calls
 
-    def flush(self) -> None:
-        """Write everything recorded so far."""
+    def flush(self, *, wait: bool = False) -> None:
+        """Write everything recorded so far; with `wait`, return only once it is committed."""
         records, self.records = self.records, SendRecords()
         self.oldest, self.calls = None, 0
-        if records:
+        if records and records.background_ok and self._writer() is not None:
+            assert self.writer is not None
+            records.write_in_background(self.writer)
+        elif records:
+            self.wait()
             records.write()
+        if wait:
+            self.wait()
+
+    def wait(self) -> None:
+        """Until the write in the background (if any) is committed; its error, if it failed."""
+        if self.writer is not None:
+            self.writer.wait()
+
+    def close(self) -> None:
+        if self.writer is not None:
+            writer, self.writer = self.writer, None
+            writer.close()
+
+    def _writer(self) -> BackgroundWriter | None:
+        if self.writer is None and self.background and BackgroundWriter.usable():
+            self.writer = BackgroundWriter()
+        return self.writer
+
+
+class Executes(Protocol):
+    def execute(self, sql: str, params: Sequence[Any]) -> Any: ...
+
+
+class _Statements:
+    """Collects statements with their parameters bound (as psycopg's client-side binding does) into one SQL text."""
+
+    def __init__(self, pg: Any) -> None:
+        import psycopg
+
+        self.cursor = psycopg.ClientCursor(pg)
+        self.parts: list[str] = []
+
+    def execute(self, sql: str, params: Sequence[Any]) -> None:
+        self.parts.append(self.cursor.mogrify(sql, params))
+
+    @property
+    def sql(self) -> str:
+        return ";\n".join(self.parts)
+
+
+class BackgroundWriter:
+    """A second PostgreSQL connection that runs a write while the worker goes on sending.
+
+    The statements go as one simple query: PostgreSQL runs them as one
+    transaction, and libpq's asynchronous API sends them without waiting
+    for the answer, which wait() reads (raising the error, if any) before
+    the next write is sent. One worker then overlaps its database's work
+    with building the next messages.
+    """
+
+    def __init__(self) -> None:
+        import psycopg
+
+        params = connection.get_connection_params()
+        self.connection = psycopg.connect(**{**params, "autocommit": True})
+        self.pending = False
+
+    @staticmethod
+    def usable() -> bool:
+        # In a transaction (a test's, or a caller's) another connection would not see its rows.
+        return connection.vendor == "postgresql" and not connection.in_atomic_block
+
+    def send(self, sql: str) -> None:
+        """Send the statements and return without waiting for them (after the previous write is done)."""
+        self.wait()
+        if sql:
+            with connection.wrap_database_errors:
+                self.connection.pgconn.send_query(sql.encode())
+            self.pending = True
+
+    def wait(self) -> None:
+        """Read the answer of the write sent last; raise its error (as Django's DatabaseError) if it failed."""
+        if not self.pending:
+            return
+        import psycopg
+
+        self.pending = False
+        error = None
+        pgconn = self.connection.pgconn
+        with connection.wrap_database_errors:
+            while (result := pgconn.get_result()) is not None:
+                if result.status == psycopg.pq.ExecStatus.FATAL_ERROR and error is None:
+                    error = psycopg.errors.error_from_result(result, encoding=self.connection.info.encoding)
+            if error is not None:
+                raise error
+
+    def close(self) -> None:
+        try:
+            self.wait()
+        finally:
+            self.connection.close()
 
 
 # Raw SQL below does what the ORM can only do row by row. It runs on
@@ -197,7 +310,7 @@ def sql_in(column_sql: str, values: list[Any]) -> tuple[str, list[Any]]:
     return f"{column_sql} IN ({', '.join(['%s'] * len(values))})", values
 
 
-def _recipients_refused_write(cursor: CursorWrapper, ids: list[int], status: str, reason: str, now: datetime) -> None:
+def _recipients_refused_write(cursor: Executes, ids: list[int], status: str, reason: str, now: datetime) -> None:
     at = connection.ops.adapt_datetimefield_value(now)
     sets = ", ".join(f"{column(Recipient, name)} = %s" for name in ("status", "reason", "last_event_at"))
     for start in range(0, len(ids), _CHUNK):
@@ -205,7 +318,7 @@ def _recipients_refused_write(cursor: CursorWrapper, ids: list[int], status: str
         cursor.execute(f"UPDATE {table(Recipient)} SET {sets} WHERE {where}", [status, reason, at, *chunk])  # noqa: S608
 
 
-def _recipients_sent_write(cursor: CursorWrapper, pairs: list[tuple[int, str]], now: datetime) -> None:
+def _recipients_sent_write(cursor: Executes, pairs: list[tuple[int, str]], now: datetime) -> None:
     """Mark recipients `sent`, each with its own SES MessageId, in one UPDATE ... FROM per 500."""
     recipient = table(Recipient)
     sets = ", ".join(f"{column(Recipient, name)} = %s" for name in ("status", "sent_at", "last_event_at"))
@@ -230,7 +343,7 @@ def _recipients_sent_write(cursor: CursorWrapper, pairs: list[tuple[int, str]], 
 
 
 def _events_copy(
-    cursor: CursorWrapper,
+    cursor: Executes,
     recipient_ids: list[int],
     event_type: str,
     now: datetime,

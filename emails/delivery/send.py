@@ -47,7 +47,8 @@ def email_drain(*, limit: int | None = None) -> int:
     """Deliver queued messages in batches until none is due (or `limit` were done)."""
     size = drain_batch_size()
     done = claimed = 0
-    recorder = SendRecorder()
+    # Outcomes are written while the next messages are built (on PostgreSQL).
+    recorder = SendRecorder(background=True)
     try:
         while limit is None or claimed < limit:
             batch = batch_claim(limit=size if limit is None else min(size, limit - claimed))
@@ -61,7 +62,10 @@ def email_drain(*, limit: int | None = None) -> int:
     finally:
         # Whatever was sent is written, even when an error goes on from here,
         # so the sweeper resends only what truly did not leave.
-        recorder.flush()
+        try:
+            recorder.flush(wait=True)
+        finally:
+            recorder.close()
     return done
 
 
@@ -118,7 +122,7 @@ def _batch_send(batch: Batch, recorder: SendRecorder) -> DeliveryOutcome:
             attachments = batch.attachments[message.pk]
             outcome = _send_groups(connection, message, batch, recorder)
             if outcome.transient:
-                recorder.flush()  # what was sent is written before the message goes back to the queue
+                recorder.flush(wait=True)  # what was sent is written before the message goes back to the queue
                 rest = [m.pk for m in batch.messages[index + 1 :]]
                 cost = email_cost(
                     recipients=outcome.sent,
