@@ -126,6 +126,10 @@ class SendRecorder:
     takes longer than that delay, so every call is written before the next
     one starts; a worker that dies can only cause a duplicate for calls of
     the last few milliseconds, never a loss.
+
+    With `background` (a drain), on PostgreSQL outside a transaction, each
+    write goes to a BackgroundWriter and the worker does not wait for it;
+    flush(wait=True) and close() do.
     """
 
     def __init__(self, *, background: bool = False) -> None:
