@@ -176,11 +176,11 @@ class SendRecorder:
         """Write everything recorded so far; with `wait`, return only once it is committed."""
         records, self.records = self.records, SendRecords()
         self.oldest, self.calls = None, 0
-        if records and records.background_ok and self._writer() is not None:
-            assert self.writer is not None
-            records.write_in_background(self.writer)
+        writer = self._writer() if records and records.background_ok else None
+        if writer is not None:
+            records.write_in_background(writer)
         elif records:
-            self.wait()
+            self.wait()  # in order: the write in the background, if any, first
             records.write()
         if wait:
             self.wait()
