@@ -7,7 +7,7 @@ real send minus the network round trip.
 So that the benchmark can prove that no message left twice, even with several
 worker processes, each send is also noted as one line
 ``<crm_message_id>\t<recipient>`` (the Message id comes from the
-X-SES-MESSAGE-TAGS header that emails.mime.email_build sets). Lines are kept in
+X-SES-MESSAGE-TAGS header that emails.delivery.mime.email_build sets). Lines are kept in
 memory and appended to ``$BENCH_SENT_DIR/sent-<pid>.tsv`` when a connection
 is closed (and at exit), so the bookkeeping costs a list append per message,
 not a write.

@@ -8,7 +8,7 @@ directory; PostgreSQL: `bench_send_<pid>`, dropped at the end) and migrated
 with bench.settings. Every phase then runs in a fresh subprocess, so imports
 and caches are equal and two workers are two real processes:
 
-1. queue N one-recipient messages through emails.services.email_queue, with
+1. queue N one-recipient messages through emails.accepting.email_queue, with
    email_dispatch patched to a no-op so they stay `queued` (msgs/s reported);
 2. drain them with one worker process (emails.delivery.email_drain), timing
    only the drain; check every message is sent exactly once (on PostgreSQL
@@ -23,7 +23,7 @@ and caches are equal and two workers are two real processes:
    time `post_office.mail.send_queued_mail_until_done(processes=1)` (what its
    `send_queued_mail` command runs: send_queued() in batches of 500 until
    none is left);
-5. the raw limit: build the same N messages with emails.mime.email_build on
+5. the raw limit: build the same N messages with emails.delivery.mime.email_build on
    unsaved Message/Recipient instances and serialise each with the same
    backend; no database at all.
 
@@ -174,7 +174,7 @@ def _db_server_cpu() -> float:
 
 def _count_writer_cpu(spent: list[float]) -> None:
     """Add the CPU of the backend serving each background outcome writer (its second connection), read as it closes."""
-    from emails.delivery.records import BackgroundWriter
+    from emails.delivery.writer import BackgroundWriter
 
     real_close = BackgroundWriter.close
 
@@ -212,8 +212,7 @@ def phase_queue(n: int, reset: bool) -> None:
 
     from django.conf import settings
     from django.contrib.auth import get_user_model
-
-    from emails.services import Address, EmailRequest, email_queue
+    from emails.accepting import EmailDraft, email_queue
 
     if reset:
         _reset_tables()
@@ -222,18 +221,18 @@ def phase_queue(n: int, reset: bool) -> None:
     for i in range(n):
         address, name = _address(i)
         requests.append(
-            EmailRequest(
-                to=[Address(address=address, name=name)],
+            EmailDraft(
+                to=f'"{name}" <{address}>' if name else address,
                 subject=f"Your March statement #{i} is ready",
                 category="notification",
                 html=HTML.format(i=i, name=name),
             )
         )
     # Queue without delivering: the messages stay `queued` for the drain.
-    with mock.patch("emails.services.email_dispatch", lambda **kwargs: None):
+    with mock.patch("emails.accepting.services.email_send_schedule", lambda **kwargs: None):
         start = time.perf_counter()
         for request in requests:
-            email_queue(owner=owner, request=request)
+            email_queue(owner=owner, draft=request)
         end = time.perf_counter()
     _analyze()
     from emails.models import Message
@@ -365,7 +364,7 @@ def _stored_content() -> list[dict[str, str]]:
 
 def _build(row: dict[str, str]) -> Any:
     """Our email for one stored row, built on unsaved instances: no database query."""
-    from emails.mime import email_build
+    from emails.delivery.mime import email_build
     from emails.models import Message, Recipient
 
     message = Message(

@@ -88,7 +88,7 @@ def phase_setup(n: int, pem_path: str) -> None:
     from django.utils import timezone
 
     from emails.models import Message, Recipient
-    from emails.sns import sns_certificate_remember
+    from emails.tracking.sns import sns_certificate_remember
     from tests.sns_signing import CERT_URL
 
     owner = get_user_model().objects.create(username="bench", email="bench@example.com")
@@ -194,8 +194,8 @@ def phase_reset() -> None:
 
 
 def phase_each(n: int) -> None:
-    from emails.events import notification_process
     from emails.models import InboundNotification
+    from emails.tracking import notification_process
 
     ids = list(InboundNotification.objects.order_by("pk").values_list("pk", flat=True))
     start = time.perf_counter()

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 
 from crm_email.urls import urlpatterns as project_urlpatterns
 from emails.exceptions import SnsRejected
-from emails.sns import sns_verify
+from emails.tracking.sns import sns_verify
 
 
 @csrf_exempt

@@ -1,46 +1,23 @@
 """Settings for the CRM email & file service.
 
 Every knob is an environment variable with a safe local default; all of them
-are listed in `.env.example`. With nothing set, the app runs on the embedded
-default: SQLite, in-process tasks and SES emulated by moto.
+are listed in `.env.example`, and each is read strictly (crm_email/env.py):
+a mistyped boolean or number stops the process and names the variable. With
+nothing set, the app runs on SQLite with in-process tasks against real SES;
+bin/dev adds SES_EMULATED=true for the embedded default.
 """
 
 from __future__ import annotations
 
 import os
-from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from crm_email.env import env_bool, env_decimal, env_float, env_int, env_list, env_str
+
 BASE_DIR = Path(__file__).resolve().parent.parent
-
-
-def env_str(name: str, default: str = "") -> str:
-    return os.environ.get(name, default)
-
-
-def env_bool(name: str, default: bool = False) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
-
-
-def env_int(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    return int(value) if value else default
-
-
-def env_float(name: str, default: float) -> float:
-    value = os.environ.get(name)
-    return float(value) if value else default
-
-
-def env_list(name: str, default: str = "") -> list[str]:
-    return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
-
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
 _INSECURE_KEY = "insecure-local-only-key-do-not-use-in-production"
@@ -167,13 +144,21 @@ LOGGING = {
 
 # --- REST API -------------------------------------------------------------
 REST_FRAMEWORK = {
+    # Token first: a request without credentials (or with a bad token) is a
+    # 401 with `WWW-Authenticate: Token`; a signed-in user without a
+    # permission is a 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": [
+        "core.rest.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "emails.api_errors.api_exception_handler",
+    "EXCEPTION_HANDLER": "core.rest.errors.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "CRM email & file service",
@@ -183,11 +168,27 @@ SPECTACULAR_SETTINGS = {
     # Swagger UI served from our own static files, not a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # Enums named for what they are, not Category134Enum.
+    "ENUM_NAME_OVERRIDES": {
+        "Category": "emails.choices.Category",
+        "Priority": "emails.choices.Priority",
+        "MessageStatus": "emails.choices.MessageStatus",
+        "RecipientStatus": "emails.choices.RecipientStatus",
+        "RecipientKind": "emails.choices.RecipientKind",
+        "EventType": "emails.choices.EventType",
+        "SuppressionReason": "emails.choices.SuppressionReason",
+        "SuppressionScope": "emails.choices.SUPPRESSION_SCOPES",
+        "FileCategory": "files.choices.FileCategory",
+        "FileStatus": "files.choices.FileStatus",
+        "ContentType": "files.choices.ALLOWED_CONTENT_TYPE_CHOICES",
+        "EmailSortBy": "emails.queries.SORT_BY_CHOICES",
+        "FileSortBy": "files.queries.SORT_BY_CHOICES",
+    },
 }
 
 # --- Tasks ----------------------------------------------------------------
 # No broker means the embedded default: tasks run in this process, after the
-# transaction commits, on a background thread (see emails/dispatch.py).
+# transaction commits, on a background thread (see core/tasks.py).
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
@@ -220,7 +221,23 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # --- Email and SES --------------------------------------------------------
-EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django_ses.SESBackend")
+# SES emulated by moto in this process, with the mailbox simulator: for the
+# embedded default only (bin/dev sets it). Off unless asked for, so a
+# deployment that forgets it sends through real SES; refused beside a real
+# database unless that, too, is asked for (a load test against PostgreSQL).
+SES_EMULATED = env_bool("SES_EMULATED", False)
+SES_EMULATED_WITH_DATABASE = env_bool("SES_EMULATED_WITH_DATABASE", False)
+if SES_EMULATED and os.environ.get("DATABASE_URL") and not SES_EMULATED_WITH_DATABASE:
+    raise ImproperlyConfigured(
+        "SES_EMULATED=true beside DATABASE_URL: emulated SES sends no mail. "
+        "Set SES_EMULATED=false, or SES_EMULATED_WITH_DATABASE=true if that is what you want."
+    )
+# The quota the emulation reports: a new production account's, not moto's sandbox.
+SES_EMULATED_MAX_SEND_RATE = env_float("SES_EMULATED_MAX_SEND_RATE", 14.0, minimum=0.001)
+SES_EMULATED_MAX_24_HOUR_SEND = env_int("SES_EMULATED_MAX_24_HOUR_SEND", 50_000, minimum=1)
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND", "emails.dev.backend.EmulatedSESBackend" if SES_EMULATED else "django_ses.SESBackend"
+)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "CRM <noreply@crm.example.com>")
 AWS_ACCESS_KEY_ID = env_str("AWS_ACCESS_KEY_ID") or None
 AWS_SECRET_ACCESS_KEY = env_str("AWS_SECRET_ACCESS_KEY") or None
@@ -233,10 +250,6 @@ AWS_SES_CONFIGURATION_SET = env_str("AWS_SES_CONFIGURATION_SET") or None
 # Our workers pace sends together (emails/pacing.py) and retry throttling, so
 # django-ses's per-process throttle stays off.
 AWS_SES_AUTO_THROTTLE = None
-# Emulate SES with moto in this process: on by default when no AWS
-# credentials are configured, so the app runs with no AWS account.
-SES_EMULATED = env_bool("SES_EMULATED", not (AWS_ACCESS_KEY_ID or env_str("AWS_PROFILE")))
-
 # The SNS webhook (/api/email/webhook) accepts messages only from these topic
 # ARNs (comma-separated; empty refuses everything), only when sent within the
 # last SNS_MAX_AGE_SECONDS, and waits this long for SNS's signing certificate.
@@ -255,8 +268,8 @@ EMAIL_PACE_REDIS_URL = env_str(
 )
 
 # SES list price, in USD.
-EMAIL_PRICE_PER_1000_RECIPIENTS = Decimal(env_str("EMAIL_PRICE_PER_1000_RECIPIENTS", "0.10"))
-EMAIL_PRICE_PER_GB_ATTACHMENTS = Decimal(env_str("EMAIL_PRICE_PER_GB_ATTACHMENTS", "0.12"))
+EMAIL_PRICE_PER_1000_RECIPIENTS = env_decimal("EMAIL_PRICE_PER_1000_RECIPIENTS", "0.10")
+EMAIL_PRICE_PER_GB_ATTACHMENTS = env_decimal("EMAIL_PRICE_PER_GB_ATTACHMENTS", "0.12")
 # How long a worker may hold a message in `sending` before the sweeper
 # hands it back to the queue.
 EMAIL_SEND_LEASE_SECONDS = env_int("EMAIL_SEND_LEASE_SECONDS", 300)
@@ -265,6 +278,10 @@ EMAIL_RETRY_BACKOFF_SECONDS = env_float("EMAIL_RETRY_BACKOFF_SECONDS", 2.0)
 EMAIL_RETRY_BACKOFF_MAX_SECONDS = env_float("EMAIL_RETRY_BACKOFF_MAX_SECONDS", 600.0)
 EMAIL_QUOTA_CACHE_SECONDS = env_int("EMAIL_QUOTA_CACHE_SECONDS", 300)
 EMAIL_IDEMPOTENCY_TTL_HOURS = env_int("EMAIL_IDEMPOTENCY_TTL_HOURS", 24)
+# Free-form JSON a send carries (templateData, customData): at most this
+# many bytes each, nested at most this deep.
+EMAIL_DATA_MAX_BYTES = env_int("EMAIL_DATA_MAX_BYTES", 32 * 1024, minimum=2)
+EMAIL_DATA_MAX_DEPTH = env_int("EMAIL_DATA_MAX_DEPTH", 8, minimum=1)
 # Messages a draining worker claims at once (fewer when the send rate could
 # not send them within half EMAIL_SEND_LEASE_SECONDS).
 EMAIL_DRAIN_BATCH_SIZE = env_int("EMAIL_DRAIN_BATCH_SIZE", 500)
@@ -285,8 +302,8 @@ PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
 # Marketing is held when the trailing 24 h rates reach these (SES reviews an
 # account at 5% bounces and 0.1% complaints), once at least this many
 # recipients were sent to in that window.
-REPUTATION_MAX_BOUNCE_RATE = Decimal(env_str("REPUTATION_MAX_BOUNCE_RATE", "0.05"))
-REPUTATION_MAX_COMPLAINT_RATE = Decimal(env_str("REPUTATION_MAX_COMPLAINT_RATE", "0.001"))
+REPUTATION_MAX_BOUNCE_RATE = env_decimal("REPUTATION_MAX_BOUNCE_RATE", "0.05")
+REPUTATION_MAX_COMPLAINT_RATE = env_decimal("REPUTATION_MAX_COMPLAINT_RATE", "0.001")
 REPUTATION_MIN_SENT = env_int("REPUTATION_MIN_SENT", 20)
 
 # --- Files ----------------------------------------------------------------

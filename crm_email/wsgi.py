@@ -4,11 +4,13 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
+from core.scheduler import scheduler_start
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm_email.settings")
 
 application = get_wsgi_application()
 
-# The embedded default has no Celery beat; the web process runs its schedule.
-from emails.dispatch import in_process_beat_start  # noqa: E402
-
-in_process_beat_start()
+# A server process: without a broker there is no Celery beat, so each server
+# process runs the schedule (core/scheduler.py). A Celery worker or a
+# management command imports neither entry point, so never runs it.
+scheduler_start()

@@ -8,8 +8,8 @@ from django.contrib import admin, messages
 from django.http import HttpRequest
 from django.utils.html import format_html
 
-from emails.events import notification_process
 from emails.models import (
+    Attachment,
     Event,
     IdempotencyKey,
     InboundNotification,
@@ -20,6 +20,7 @@ from emails.models import (
     Template,
 )
 from emails.suppression import reputation_resume, suppression_lift
+from emails.tracking import notification_process
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -57,6 +58,11 @@ class EventInline(ReadOnlyInline):
         return super().get_queryset(request).select_related("recipient")
 
 
+class AttachmentInline(ReadOnlyInline):
+    model = Attachment
+    fields = readonly_fields = ("filename", "content_type", "size", "position", "file")
+
+
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
     list_display = [
@@ -82,7 +88,7 @@ class MessageAdmin(admin.ModelAdmin):
     ]
     date_hierarchy = "created_at"
     list_select_related = ["owner"]
-    inlines = [RecipientInline, EventInline]
+    inlines = [RecipientInline, AttachmentInline, EventInline]
     readonly_fields = [
         "id",
         "owner",
@@ -271,3 +277,17 @@ class InboundNotificationAdmin(admin.ModelAdmin):
         for notification_id in ids:
             notification_process(notification_id=notification_id)
         self.message_user(request, f"Processed {len(ids)} notification(s) again.", messages.SUCCESS)
+
+
+@admin.register(Attachment)
+class AttachmentAdmin(admin.ModelAdmin):
+    list_display = ["filename", "message", "content_type", "size", "position"]
+    search_fields = ["filename", "=message__id", "=file__id"]
+    list_select_related = ["message"]
+    readonly_fields = ["message", "file", "filename", "content_type", "size", "position"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -9,4 +9,4 @@ class EmailsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from emails import checks  # noqa: F401  (registers the system checks)
+        from emails import checks  # noqa: F401  (registers the system checks, once the app registry is ready)

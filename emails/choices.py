@@ -1,4 +1,4 @@
-"""The vocabularies of the email log (SPEC section 6) and recipient precedence."""
+"""The vocabularies of the email log (SPEC section 6)."""
 
 from __future__ import annotations
 
@@ -18,11 +18,6 @@ class Priority(models.TextChoices):
     NORMAL = "normal", "Normal"
     HIGH = "high", "High"
     URGENT = "urgent", "Urgent"
-
-
-# Celery priority (0 is served first with the Redis transport's priority
-# order), so urgent and high mail jumps the queue.
-CELERY_PRIORITY: dict[str, int] = {Priority.URGENT: 0, Priority.HIGH: 2, Priority.NORMAL: 5, Priority.LOW: 8}
 
 
 class MessageStatus(models.TextChoices):
@@ -84,26 +79,3 @@ class SuppressionReason(models.TextChoices):
 # A suppression of this scope applies to every category.
 SUPPRESSION_SCOPE_ALL = "all"
 SUPPRESSION_SCOPES = [(SUPPRESSION_SCOPE_ALL, "All mail"), *Category.choices]
-
-
-# The delivery chain climbs; terminal outcomes win over all of it, and a
-# complaint wins over a bounce (DESIGN.md, "Recipient status precedence").
-RECIPIENT_RANK: dict[str, int] = {
-    RecipientStatus.QUEUED: 0,
-    RecipientStatus.SENT: 1,
-    RecipientStatus.DELIVERY_DELAY: 2,
-    RecipientStatus.DELIVERED: 3,
-    RecipientStatus.OPENED: 4,
-    RecipientStatus.CLICKED: 5,
-    RecipientStatus.FAILED: 10,
-    RecipientStatus.REJECTED: 10,
-    RecipientStatus.SUPPRESSED: 10,
-    RecipientStatus.BOUNCED: 11,
-    RecipientStatus.COMPLAINT: 12,
-}
-TERMINAL_RECIPIENT_STATUSES = frozenset(s for s, rank in RECIPIENT_RANK.items() if rank >= 10)
-
-
-def recipient_status_after(current: str, proposed: str) -> str:
-    """The status a recipient ends with when `proposed` arrives: it only moves up."""
-    return proposed if RECIPIENT_RANK[proposed] > RECIPIENT_RANK[current] else current

@@ -1,21 +1,39 @@
-"""Domain errors raised by the email services and translated to HTTP in one place."""
+"""Errors of the email wings, each of a kind (core.errors) that core.rest turns into HTTP in one place."""
 
 from __future__ import annotations
 
+from typing import ClassVar
 
-class EmailError(Exception):
-    """Base of the errors a caller can act on."""
-
-
-class EmailRenderError(EmailError):
-    """A template or body could not be rendered."""
+from core.errors import Conflict, DomainError, NotFound, Unavailable
 
 
-class IdempotencyConflict(EmailError):
+class EmailRenderError(DomainError):
+    """A template or body could not be rendered (accepting turns it into a field error)."""
+
+
+class IdempotencyConflict(Conflict):
     """An Idempotency-Key was reused with a different request."""
 
 
-class SendTransientError(EmailError):
+class MessageNotFound(NotFound):
+    """No such message among those the caller may see."""
+
+
+class SuppressionNotFound(NotFound):
+    """No such suppression."""
+
+
+class HoldNotFound(NotFound):
+    """No active reputation hold with that id."""
+
+
+class ProviderUnavailable(Unavailable):
+    """SES could not be reached or refused our credentials."""
+
+    public_message: ClassVar[str] = "SES is unavailable; try again shortly."
+
+
+class SendTransientError(Exception):
     """SES asked us to slow down or failed on its side: try again later."""
 
     def __init__(self, reason: str, *, retry_after: float | None = None) -> None:
@@ -24,7 +42,7 @@ class SendTransientError(EmailError):
         self.retry_after = retry_after
 
 
-class SendPermanentError(EmailError):
+class SendPermanentError(Exception):
     """SES refused the message; sending it again would fail the same way."""
 
     def __init__(self, reason: str, *, code: str = "") -> None:
@@ -33,11 +51,11 @@ class SendPermanentError(EmailError):
         self.code = code
 
 
-class ProviderUnavailable(EmailError):
-    """SES could not be reached or refused our credentials."""
+class AttachmentUnavailable(Exception):
+    """An attachment could not be read from storage when the email was built."""
 
 
-class SnsRejected(EmailError):
+class SnsRejected(Exception):
     """An SNS message failed verification (signature, certificate URL, topic, age, shape): refuse it."""
 
     def __init__(self, reason: str) -> None:
@@ -45,7 +63,7 @@ class SnsRejected(EmailError):
         self.reason = reason
 
 
-class SnsUnavailable(EmailError):
+class SnsUnavailable(Exception):
     """An SNS host could not be reached (timeout, connection, 5xx): SNS should try again later."""
 
     def __init__(self, reason: str) -> None:

@@ -1,9 +1,10 @@
-"""The email log: messages, their recipients, their events, templates."""
+"""The email log: messages, their recipients, attachments and events; templates; suppressions and holds."""
 
 from __future__ import annotations
 
 import uuid
 from decimal import Decimal
+from email.utils import formataddr
 
 from django.conf import settings
 from django.db import models
@@ -18,6 +19,7 @@ from emails.choices import (
     RecipientStatus,
     SuppressionReason,
 )
+from files.models import File
 
 
 class Template(models.Model):
@@ -148,9 +150,28 @@ class Recipient(models.Model):
         return f"{self.kind}: {self.formatted()}"
 
     def formatted(self) -> str:
-        from email.utils import formataddr
-
         return formataddr((self.display_name, self.address)) if self.display_name else self.address
+
+
+class Attachment(models.Model):
+    """A stored file attached to a message, in order, under the name the email shows."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
+    # PROTECT: files are only ever soft-deleted; a sent message keeps its record.
+    file = models.ForeignKey(File, on_delete=models.PROTECT, related_name="+")
+    filename = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=100)
+    size = models.BigIntegerField()
+    position = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["message", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["message", "position"], name="attachment_unique_position"),
+        ]
+
+    def __str__(self) -> str:
+        return self.filename
 
 
 class InboundNotification(models.Model):

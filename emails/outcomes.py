@@ -1,4 +1,10 @@
-"""A message's counts and status, derived from its recipients' statuses."""
+"""What a recipient's events add up to, and what a message's recipients add up to: precedence, counts, status.
+
+Shared ground of the delivery and tracking wings: the worker finishes a
+message with `message_counts_apply` and the event pipeline derives it again
+with the same function, so a message's status and counts are derived in one
+place only (DESIGN.md, "Recipient status precedence").
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,33 @@ from collections.abc import Iterable
 
 from emails.choices import MessageStatus, RecipientStatus
 from emails.models import Message
+
+# The delivery chain climbs; terminal outcomes win over all of it, and a
+# complaint wins over a bounce.
+RECIPIENT_RANK: dict[str, int] = {
+    RecipientStatus.QUEUED: 0,
+    RecipientStatus.SENT: 1,
+    RecipientStatus.DELIVERY_DELAY: 2,
+    RecipientStatus.DELIVERED: 3,
+    RecipientStatus.OPENED: 4,
+    RecipientStatus.CLICKED: 5,
+    RecipientStatus.FAILED: 10,
+    RecipientStatus.REJECTED: 10,
+    RecipientStatus.SUPPRESSED: 10,
+    RecipientStatus.BOUNCED: 11,
+    RecipientStatus.COMPLAINT: 12,
+}
+
+
+def recipient_status_after(current: str, proposed: str) -> str:
+    """The status a recipient ends with when `proposed` arrives: it only ever moves up."""
+    return proposed if RECIPIENT_RANK[proposed] > RECIPIENT_RANK[current] else current
+
+
+def statuses_below(status: str) -> list[str]:
+    """The statuses `status` moves a recipient up from: a conditional UPDATE's `status IN (...)`."""
+    return [s for s in RECIPIENT_RANK if recipient_status_after(s, status) == status and s != status]
+
 
 # Lifecycle states the worker owns; recipients' outcomes do not move these.
 LIFECYCLE = frozenset(
@@ -44,7 +77,7 @@ del _status
 
 
 def message_counts_apply(message: Message, statuses: Iterable[str] | Counter[str]) -> None:
-    """Set a message's per-outcome counts and, once sent, its status from its recipients'."""
+    """Set a message's per-outcome counts from its recipients' statuses and, out of its lifecycle, its status."""
     counts = statuses if isinstance(statuses, Counter) else Counter(statuses)
     totals = dict.fromkeys(COUNT_FIELDS, 0)
     for status, n in counts.items():

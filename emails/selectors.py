@@ -7,15 +7,15 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
-from django.core.cache import cache
 from django.db.models import Avg, Count, Q, QuerySet, Sum
 from django.utils import timezone
 
-from emails.identifiers import uuid_parse
-from emails.models import Message, Recipient, Suppression
-from emails.ses import ses_quota
+from core.text import uuid_parse
+from emails.choices import MessageStatus
+from emails.delivery import send_backlog, send_rate, ses_quota_cached
+from emails.exceptions import HoldNotFound, MessageNotFound, SuppressionNotFound
+from emails.models import Message, Recipient, ReputationHold, Suppression
 
 VIEW_ALL_PERMISSION = "emails.view_all_messages"
 
@@ -116,25 +116,37 @@ def email_stats(*, messages: QuerySet[Message]) -> dict[str, Any]:
 
 
 def email_get(*, user: User | AnonymousUser, message_id: uuid.UUID) -> Message:
-    """One message the user may see, with recipients and events; raises Message.DoesNotExist."""
-    return (
-        messages_visible_to(user)
-        .select_related("owner", "template")
-        .prefetch_related("recipients", "events__recipient")
-        .get(pk=message_id)
-    )
-
-
-QUOTA_CACHE_KEY = "emails:ses-quota"
+    """One message the user may see, with recipients and events; MessageNotFound otherwise."""
+    try:
+        return (
+            messages_visible_to(user)
+            .select_related("owner", "template")
+            .prefetch_related("recipients", "events__recipient")
+            .get(pk=message_id)
+        )
+    except Message.DoesNotExist:
+        raise MessageNotFound("Email not found") from None
 
 
 def email_quota() -> dict[str, Any]:
     """SES's quota and 24 h usage, asked of SES at most once per cache period."""
-    quota = cache.get(QUOTA_CACHE_KEY)
-    if quota is None:
-        quota = {**ses_quota(), "fetchedAt": timezone.now().isoformat()}
-        cache.set(QUOTA_CACHE_KEY, quota, settings.EMAIL_QUOTA_CACHE_SECONDS)
-    return quota
+    return ses_quota_cached()
+
+
+@dataclass(frozen=True)
+class RateWait:
+    """A message waiting for SES's send rate: how much sending is reserved ahead of it, at what rate."""
+
+    seconds: float
+    rate: float
+
+
+def email_rate_wait(*, message: Message) -> RateWait | None:
+    """Whether a message not sent yet is held back by the send rate (a backlog of more than a second)."""
+    if message.status not in (MessageStatus.QUEUED, MessageStatus.SENDING):
+        return None
+    backlog = send_backlog()
+    return RateWait(seconds=backlog, rate=send_rate()) if backlog > 1 else None
 
 
 def suppression_list(
@@ -149,3 +161,22 @@ def suppression_list(
     if scope:
         rows = rows.filter(scope=scope)
     return rows
+
+
+def suppression_get(*, suppression_id: int) -> Suppression:
+    try:
+        return Suppression.objects.get(pk=suppression_id)
+    except Suppression.DoesNotExist:
+        raise SuppressionNotFound("Suppression not found") from None
+
+
+def reputation_holds_active() -> QuerySet[ReputationHold]:
+    return ReputationHold.objects.filter(resumed_at__isnull=True)
+
+
+def reputation_hold_get(*, hold_id: int) -> ReputationHold:
+    """An active hold; HoldNotFound when there is none with that id (or it was resumed)."""
+    try:
+        return reputation_holds_active().get(pk=hold_id)
+    except ReputationHold.DoesNotExist:
+        raise HoldNotFound("No active hold with that id") from None

@@ -1,4 +1,4 @@
-"""Admin over stored files and email attachments. Objects in storage change only through the services."""
+"""Admin over stored files. Objects in storage change only through the services."""
 
 from __future__ import annotations
 
@@ -12,26 +12,12 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from files.choices import FileStatus
-from files.models import Attachment, File, FileTag
+from files.models import File, FileTag
 
 
 class FileTagInline(admin.TabularInline):
     model = FileTag
     extra = 0
-
-
-class AttachmentInline(admin.TabularInline):
-    model = Attachment
-    extra = 0
-    can_delete = False
-    fields = readonly_fields = ("message", "filename", "content_type", "size", "position")
-    verbose_name_plural = "Attached to emails"
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(File)
@@ -51,7 +37,7 @@ class FileAdmin(admin.ModelAdmin):
     search_fields = ["=id", "original_name", "key", "owner__username", "owner__email", "client_id", "department_id"]
     date_hierarchy = "created_at"
     list_select_related = ["owner"]
-    inlines = [FileTagInline, AttachmentInline]
+    inlines = [FileTagInline]
     actions = ["soft_delete"]
     # What storage measured and the history are facts, not settings.
     readonly_fields = [
@@ -105,17 +91,3 @@ class FileAdmin(admin.ModelAdmin):
             status=FileStatus.DELETED, deleted_at=timezone.now(), updated_at=timezone.now()
         )
         self.message_user(request, f"{count} file(s) marked deleted.", messages.SUCCESS)
-
-
-@admin.register(Attachment)
-class AttachmentAdmin(admin.ModelAdmin):
-    list_display = ["filename", "message", "content_type", "size", "position"]
-    search_fields = ["filename", "=message__id", "=file__id"]
-    list_select_related = ["message"]
-    readonly_fields = ["message", "file", "filename", "content_type", "size", "position"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

@@ -40,4 +40,6 @@ ALLOWED_CONTENT_TYPES: dict[str, str] = {
     "text/csv": "CSV file",
 }
 
+ALLOWED_CONTENT_TYPE_CHOICES = sorted(ALLOWED_CONTENT_TYPES)
+
 MAX_NAME_LENGTH = 255

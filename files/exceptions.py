@@ -1,45 +1,47 @@
-"""Domain errors of stored files; files/api.py turns them into HTTP answers in one place."""
+"""Errors of stored files, each of a kind (core.errors) that core.rest turns into HTTP in one place."""
 
 from __future__ import annotations
 
+from typing import ClassVar
 
-class FileError(Exception):
-    """Base of the errors a caller can act on."""
+from core.errors import Conflict, Forbidden, NotFound, Unavailable, Unprocessable
 
 
-class FileNotFound(FileError):
+class FileNotFound(NotFound):
     """No such file, or not one this user may see."""
 
 
-class FileForbidden(FileError):
+class FileForbidden(Forbidden):
     """The user may see the file but not do this to it."""
 
 
-class UploadNotReceived(FileError):
+class UploadNotReceived(Conflict):
     """Completion was asked for, but storage holds no object for the file yet."""
 
 
-class UploadRejected(FileError):
+class UploadRejected(Unprocessable):
     """The stored object failed the completion check; the file is now `failed`."""
 
     def __init__(self, reason: str) -> None:
-        super().__init__(reason)
+        super().__init__(reason, path=("fileId",), summary=f"The upload was rejected: {reason}")
         self.reason = reason
 
 
-class StoredObjectMissing(FileError):
+class StorageUnavailable(Unavailable):
+    """S3 could not be reached, or failed on its side: try again later."""
+
+    public_message: ClassVar[str] = "File storage is unavailable; try again shortly."
+
+
+class StoredObjectMissing(Exception):
     """Storage has no object under the key (deleted, purged, or never uploaded)."""
 
 
-class StoredObjectChanged(FileError):
+class StoredObjectChanged(Exception):
     """The object under the key is no longer the one the completion check passed."""
 
 
-class StorageUnavailable(FileError):
-    """S3 could not be reached, or failed on its side: try again later."""
-
-
-class UploadRefused(FileError):
+class UploadRefused(Exception):
     """The app's own upload endpoint (disk storage) refused a POST, as S3 would."""
 
     def __init__(self, reason: str, *, status: int = 400) -> None:
@@ -48,9 +50,5 @@ class UploadRefused(FileError):
         self.status = status
 
 
-class DownloadRefused(FileError):
-    """A signed download URL of the app (disk storage) is invalid or has expired."""
-
-
-class AttachmentUnavailable(FileError):
-    """An attachment could not be read from storage when the email was built."""
+class DownloadRefused(Exception):
+    """A signed download URL of the app (disk storage) is invalid, has expired, or its file is gone."""

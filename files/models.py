@@ -1,4 +1,4 @@
-"""Stored files (the seeds' File model) and the files attached to an email."""
+"""Stored files (the seeds' File model) and their tags."""
 
 from __future__ import annotations
 
@@ -93,24 +93,3 @@ class FileTag(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-
-class Attachment(models.Model):
-    """A file attached to an email message, in order, under the name the email shows."""
-
-    message = models.ForeignKey("emails.Message", on_delete=models.CASCADE, related_name="attachments")
-    # PROTECT: files are only ever soft-deleted; a sent message keeps its record.
-    file = models.ForeignKey(File, on_delete=models.PROTECT, related_name="attachments")
-    filename = models.CharField(max_length=255)
-    content_type = models.CharField(max_length=100)
-    size = models.BigIntegerField()
-    position = models.PositiveSmallIntegerField()
-
-    class Meta:
-        ordering = ["message", "position"]
-        constraints = [
-            models.UniqueConstraint(fields=["message", "position"], name="attachment_unique_position"),
-        ]
-
-    def __str__(self) -> str:
-        return self.filename

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Q, QuerySet
 
+from core.text import uuid_parse
 from files.choices import FileStatus
 from files.exceptions import FileNotFound
 from files.models import File
@@ -89,10 +90,8 @@ def file_list(*, user: User | AnonymousUser, filters: FileFilters) -> QuerySet[F
     if filters.search:
         term = filters.search.strip()
         match = Q(original_name__icontains=term) | Q(file_name__icontains=term) | Q(client_id=term)
-        try:
-            match |= Q(pk=uuid.UUID(term))
-        except ValueError:
-            pass
+        if (file_id := uuid_parse(term)) is not None:
+            match |= Q(pk=file_id)
         qs = qs.filter(match)
     order = SORT_FIELDS.get(filters.sort_by, "created_at")
     prefix = "" if filters.sort_order == "asc" else "-"

@@ -1,14 +1,13 @@
-"""Writes of stored files: the upload flow, downloads, deletion, the purge, email attachments."""
+"""Writes of stored files: the upload flow, storing bytes the app holds, downloads, deletion, the purge."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
@@ -16,16 +15,22 @@ from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
+from core.errors import FieldError
 from files import storage
-from files.choices import FileCategory, FileStatus
-from files.exceptions import FileForbidden, FileNotFound, StoredObjectChanged, UploadNotReceived, UploadRejected
+from files.choices import FileStatus
+from files.exceptions import (
+    DownloadRefused,
+    FileForbidden,
+    FileNotFound,
+    StoredObjectChanged,
+    UploadNotReceived,
+    UploadRejected,
+)
 from files.inspection import content_problem
-from files.models import Attachment, File, FileTag
+from files.models import File, FileTag
 from files.naming import file_key, name_sanitise
 from files.selectors import files_downloadable_by, files_manageable_by, files_visible_to
-
-if TYPE_CHECKING:
-    from emails.models import Message
+from files.validation import upload_request_check
 
 logger = logging.getLogger(__name__)
 
@@ -43,19 +48,31 @@ def file_upload_start(
     file_name: str,
     content_type: str,
     category: str,
-    max_size: int,
+    max_size: int | None = None,
     is_public: bool = False,
-    metadata: dict[str, str] | None = None,
+    metadata: Mapping[str, Any] | None = None,
     client_id: str = "",
     department_id: str = "",
     ip: str | None = None,
     user_agent: str = "",
+    problems: Sequence[FieldError] = (),
 ) -> UploadStart:
-    """Record a file as `uploading` and presign the one POST that may fill it.
+    """Check the request (every rule, every problem at once), record a file as `uploading`, presign its POST.
 
-    The name, type and size were validated by the caller (FileUploadRequestSerializer).
+    `problems` are what the caller could not parse, reported with the rest.
     """
-    metadata = dict(metadata or {})
+    max_size = max_size or settings.FILE_DEFAULT_MAX_SIZE_BYTES
+    upload_request_check(
+        file_name=file_name,
+        content_type=content_type,
+        category=category,
+        max_size=max_size,
+        metadata=metadata or {},
+        client_id=client_id,
+        department_id=department_id,
+        problems=problems,
+    )
+    metadata = {str(key): str(value) for key, value in (metadata or {}).items()}
     tags = sorted({tag.strip().lower()[:50] for tag in metadata.pop("tags", "").split(",") if tag.strip()})
     file_id = uuid.uuid4()
     bucket, region = storage.storage_location()
@@ -176,6 +193,23 @@ def file_download_url(*, user: User | AnonymousUser, file_id: uuid.UUID) -> Down
     return DownloadLink(url=url, file=file, expires_in=expires_in)
 
 
+def file_disk_download(*, token: str) -> storage.DiskDownload:
+    """The file a signed disk download URL names, open for streaming, while the file may still be downloaded.
+
+    The URL was issued for an hour; a file deleted (or expired) since is
+    refused at once, as a presigned S3 URL cannot be (its object stays
+    until the purge).
+    """
+    grant = storage.disk_download_grant(token=token)
+    now = timezone.now()
+    usable = File.objects.filter(key=grant.key, status=FileStatus.COMPLETED).filter(
+        Q(expires_at__isnull=True) | Q(expires_at__gt=now)
+    )
+    if not usable.exists():
+        raise DownloadRefused("The file is no longer available.")
+    return storage.disk_download_open(grant=grant)
+
+
 def file_delete(*, user: User | AnonymousUser, file_id: uuid.UUID) -> File:
     """Soft delete: the file disappears from lists at once; the purge removes its object later."""
     with transaction.atomic():
@@ -240,108 +274,43 @@ def files_purge(*, now: datetime | None = None, progress: Callable[[int, int], N
     return PurgeResult(deleted=deleted, abandoned=abandoned)
 
 
-# --- Email attachments ----------------------------------------------------
+# --- Bytes the app already holds ----------------------------------------------
 
 
-class AttachmentSpec:
-    """One attachment of a send request: inline bytes, or a completed stored file; and the name it goes by.
+def file_store(
+    *, owner: User, name: str, content_type: str, content: bytes, category: str, client_id: str = ""
+) -> File:
+    """Keep bytes the app holds (a send's inline attachment, checked by its caller) as a completed file.
 
-    Immutable. Its str() is what an idempotency fingerprint compares: a digest
-    of the content, not the content.
+    The object is written first; inside a transaction that then rolls back,
+    `file_store_undo` removes it again.
     """
-
-    __slots__ = ("content", "content_type", "file", "filename")
-
-    def __init__(
-        self, *, filename: str, content_type: str, content: bytes | None = None, file: File | None = None
-    ) -> None:
-        if (content is None) == (file is None):
-            raise ValueError("An attachment is either inline content or a stored file.")
-        self.filename = filename
-        self.content_type = content_type
-        self.content = content
-        self.file = file
-
-    @property
-    def size(self) -> int:
-        return len(self.content) if self.content is not None else int(self.file.size if self.file else 0)
-
-    def __str__(self) -> str:
-        if self.content is not None:
-            return f"inline:{self.filename}:{self.content_type}:{hashlib.sha256(self.content).hexdigest()}"
-        return f"file:{self.file.pk if self.file else ''}:{self.filename}:{self.content_type}"
-
-    def __repr__(self) -> str:
-        return f"<AttachmentSpec {self}>"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, AttachmentSpec) and str(self) == str(other)
-
-    def __hash__(self) -> int:
-        return hash(str(self))
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> AttachmentSpec:
-        return self
+    file_id = uuid.uuid4()
+    key = file_key(category=category, owner_id=owner.pk, file_id=file_id, name=name)
+    bucket, region = storage.storage_location()
+    info = storage.save(key=key, content=content, content_type=content_type)
+    return File.objects.create(
+        id=file_id,
+        key=key,
+        file_name=name_sanitise(name),
+        original_name=name,
+        content_type=content_type,
+        size=info.size,
+        max_size=info.size,
+        category=category,
+        status=FileStatus.COMPLETED,
+        owner=owner,
+        uploaded_by=owner,
+        client_id=client_id,
+        checksum=info.checksum,
+        bucket=bucket,
+        region=region,
+        etag=info.etag,
+        version_id=info.version_id,
+        completed_at=timezone.now(),
+    )
 
 
-def attachments_attach(*, message: Message, owner: User, specs: Sequence[AttachmentSpec]) -> list[Attachment]:
-    """Attach files to a message being queued, inside its transaction.
-
-    Inline content becomes a completed file of category `attachment` (its
-    bytes were checked by the serializer), so the worker streams every
-    attachment from storage the same way. Objects are written first; if
-    anything fails here, those written are removed again before the error
-    goes on (and the caller's transaction rolls back the rows).
-    """
-    if not specs:
-        return []
-    written: list[str] = []
-    rows: list[Attachment] = []
-    try:
-        bucket, region = storage.storage_location()
-        for position, spec in enumerate(specs):
-            file = spec.file
-            if file is None:
-                assert spec.content is not None
-                file_id = uuid.uuid4()
-                key = file_key(category=FileCategory.ATTACHMENT, owner_id=owner.pk, file_id=file_id, name=spec.filename)
-                info = storage.save(key=key, content=spec.content, content_type=spec.content_type)
-                written.append(key)
-                file = File.objects.create(
-                    id=file_id,
-                    key=key,
-                    file_name=name_sanitise(spec.filename),
-                    original_name=spec.filename,
-                    content_type=spec.content_type,
-                    size=info.size,
-                    max_size=info.size,
-                    category=FileCategory.ATTACHMENT,
-                    status=FileStatus.COMPLETED,
-                    owner=owner,
-                    uploaded_by=owner,
-                    client_id=message.client_id,
-                    checksum=info.checksum,
-                    bucket=bucket,
-                    region=region,
-                    etag=info.etag,
-                    version_id=info.version_id,
-                    completed_at=timezone.now(),
-                )
-            rows.append(
-                Attachment(
-                    message=message,
-                    file=file,
-                    filename=spec.filename,
-                    content_type=spec.content_type,
-                    size=file.size,
-                    position=position,
-                )
-            )
-        return Attachment.objects.bulk_create(rows)
-    except BaseException:
-        for key in written:
-            try:
-                storage.delete(key=key)
-            except Exception:  # the original error matters more; the object is only an orphan
-                logger.exception("Could not remove attachment object %s after a failed queue", key)
-        raise
+def file_store_undo(*, file: File) -> None:
+    """Remove the object `file_store` wrote, when what it was stored for failed."""
+    storage.delete(key=file.key)

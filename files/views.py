@@ -29,9 +29,9 @@ from django.views.decorators.http import require_POST
 from files import storage
 from files.choices import ALLOWED_CONTENT_TYPES, FileCategory, FileStatus
 from files.exceptions import DownloadRefused, FileForbidden, FileNotFound, UploadRefused
+from files.queries import FileQuerySerializer
 from files.selectors import VIEW_ALL_PERMISSION, file_list
-from files.serializers import FileQuerySerializer
-from files.services import file_delete, file_download_url
+from files.services import file_delete, file_disk_download, file_download_url
 
 
 class FileListView(LoginRequiredMixin, View):
@@ -117,7 +117,7 @@ def disk_upload(request: HttpRequest, token: str) -> HttpResponse:
 
 def disk_download(request: HttpRequest, token: str) -> HttpResponseBase:
     try:
-        found = storage.disk_download_open(token=token)
+        found = file_disk_download(token=token)
     except DownloadRefused as exc:
         return _s3_style_error("AccessDenied", str(exc), 403)
     response = FileResponse(found.handle, content_type=found.content_type)

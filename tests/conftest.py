@@ -5,15 +5,19 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from email.utils import parseaddr
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import Permission
 from django.core.cache import cache
-from moto import mock_aws
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.server import ThreadedMotoServer
+from moto.ses.models import ses_backends
 from rest_framework.test import APIClient
 
-from emails.sns import sns_certificates_forget
+from emails.dev.backend import moto_recipient_count_fix
+from emails.tracking.sns import sns_certificates_forget
 from tests.factories import UserFactory
 from tests.sns_signing import SUBSCRIBE_URL, TOPIC_ARN, sns_envelope, sns_host
 
@@ -28,8 +32,6 @@ CHROMIUM = "/usr/bin/chromium"
 def _test_settings(settings: Any, tmp_path: Any) -> None:
     # Tasks run synchronously after commit, so a test sees the outcome.
     settings.TASKS_IN_BACKGROUND = False
-    # Tests start moto themselves (the `ses` fixture), never the emulator.
-    settings.SES_EMULATED = False
     settings.EMAIL_RETRY_BACKOFF_SECONDS = 0
     # moto's quota allows one recipient a second; pacing has its own tests.
     settings.EMAIL_PACE_SENDS = False
@@ -63,21 +65,34 @@ def api(user: Any) -> APIClient:
     return client
 
 
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[str]:
+    """moto as a real HTTP server in this process, for the whole session: SES and S3 reach it like AWS.
+
+    Started once (about a second) rather than patched in per test; each test
+    that uses a service resets that service's state (`ses`), or takes a fresh
+    bucket (`s3_storage`).
+    """
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    moto_recipient_count_fix()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
 @pytest.fixture
-def ses(settings: Any) -> Iterator[Any]:
-    """SES answered by moto through the real django-ses backend; yields moto's SES backend."""
+def ses(settings: Any, moto_server: str) -> Any:
+    """SES answered by moto through the real django-ses backend, emptied; returns moto's SES backend."""
     settings.EMAIL_BACKEND = "django_ses.SESBackend"
-    settings.AWS_ACCESS_KEY_ID = None
-    settings.AWS_SECRET_ACCESS_KEY = None
-    with mock_aws():
-        from moto.core import DEFAULT_ACCOUNT_ID
-        from moto.ses.models import ses_backends
-
-        from emails.ses import moto_recipient_count_fix, ses_identity_verify
-
-        moto_recipient_count_fix()
-        ses_identity_verify(settings.DEFAULT_FROM_EMAIL)
-        yield ses_backends[DEFAULT_ACCOUNT_ID][settings.AWS_SES_REGION_NAME]
+    settings.AWS_ACCESS_KEY_ID = "testing"
+    settings.AWS_SECRET_ACCESS_KEY = "testing"
+    settings.AWS_SES_REGION_ENDPOINT_URL = moto_server
+    backend = ses_backends[DEFAULT_ACCOUNT_ID][settings.AWS_SES_REGION_NAME]
+    backend.reset()
+    # moto, like SES in the sandbox, refuses unverified senders.
+    backend.verify_domain(parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2])
+    return backend
 
 
 @pytest.fixture(scope="session")

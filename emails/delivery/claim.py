@@ -7,20 +7,16 @@ from collections import defaultdict
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
-from django.db.models import Field, Model, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from emails.choices import SUPPRESSION_SCOPE_ALL, Category, MessageStatus, RecipientStatus
-from emails.delivery.records import column, sql_in, table
-from emails.models import Message, Recipient, ReputationHold, Suppression
-from emails.suppression import reputation_hold_active
-from files.models import Attachment
-
-M = TypeVar("M", bound=Model)
+from emails.choices import Category, MessageStatus, RecipientStatus
+from emails.delivery.sql import column, instances, sql_in, table
+from emails.models import Attachment, Message, Recipient, ReputationHold
+from emails.suppression import SuppressionList, reputation_hold_active
 
 
 def lease_end() -> datetime:
@@ -88,31 +84,7 @@ def _claim(candidates: QuerySet[Message]) -> list[Message]:
     if connection.vendor != "postgresql":
         rows.sort(key=lambda row: row[-1])
     # Instances straight from the rows: a raw() queryset costs more per row than the claim itself.
-    return _instances(Message, SEND_FIELDS, rows)
-
-
-def _instances(model: type[M], names: tuple[str, ...], rows: list[tuple[Any, ...]]) -> list[M]:
-    """Model instances from a cursor's rows of `names` (attnames; any further columns are ignored).
-
-    The values go through the converters the ORM would apply (on SQLite, text
-    to UUID); the fields left out are deferred, as with QuerySet.only().
-    """
-    converters = []
-    for index, name in enumerate(names):
-        field = model._meta.get_field(name)
-        assert isinstance(field, Field)
-        col = field.get_col(model._meta.db_table)
-        functions = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
-        if functions:
-            converters.append((index, functions, col))
-    width, alias, instances = len(names), connection.alias, []
-    for row in rows:
-        values = list(row[:width])
-        for index, functions, col in converters:
-            for convert in functions:
-                values[index] = convert(values[index], col, connection)
-        instances.append(model.from_db(alias, names, values))
-    return instances
+    return instances(Message, SEND_FIELDS, rows)
 
 
 def email_claim(*, message_id: uuid.UUID) -> bool:
@@ -129,28 +101,17 @@ def email_claim_batch(*, limit: int) -> list[Message]:
 class Blocks:
     """What stops mail before SES, loaded once per batch: suppressions and reputation holds."""
 
-    suppressions: list[Suppression]
+    suppressions: SuppressionList
     held: dict[str, ReputationHold]
 
     @classmethod
     def load(cls, categories: set[str], addresses: set[str]) -> Blocks:
-        suppressions = (
-            list(Suppression.objects.filter(address__in=addresses, lifted_at__isnull=True).order_by("created_at"))
-            if addresses
-            else []
-        )
         held: dict[str, ReputationHold] = {}
         if Category.MARKETING in categories:
             hold = reputation_hold_active(category=Category.MARKETING)
             if hold is not None:
                 held[Category.MARKETING] = hold
-        return cls(suppressions=suppressions, held=held)
-
-    def suppression_for(self, address: str, category: str) -> Suppression | None:
-        for s in self.suppressions:
-            if s.address == address and s.scope in (SUPPRESSION_SCOPE_ALL, category):
-                return s
-        return None
+        return cls(suppressions=SuppressionList.of(addresses), held=held)
 
 
 @dataclass(frozen=True)
@@ -197,7 +158,7 @@ def _recipients_of(message_ids: list[uuid.UUID]) -> list[Recipient]:
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {names} FROM {table(Recipient)} WHERE {where} ORDER BY {order}", params)  # noqa: S608
         rows = cursor.fetchall()
-    return _instances(Recipient, RECIPIENT_SEND_FIELDS, rows)
+    return instances(Recipient, RECIPIENT_SEND_FIELDS, rows)
 
 
 def batch_claim(*, limit: int) -> Batch:

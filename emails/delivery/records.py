@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-import functools
 import time
 import uuid
-from collections import defaultdict
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.utils import timezone
 
 from emails.choices import EventType, MessageStatus, RecipientStatus
+from emails.delivery.sql import CHUNK, Executes, column, pipelined, sql_in, table
+from emails.delivery.writer import BackgroundWriter, Statements
 from emails.models import Event, Message, Recipient
-from emails.outcomes import COUNT_FIELDS
+from emails.outcomes import COUNT_FIELDS, message_counts_apply, statuses_below
 
 
 @dataclass
@@ -30,10 +29,11 @@ class SendRecords:
     suppressed: list[tuple[Recipient, str]] = field(default_factory=list)
     finished: list[Message] = field(default_factory=list)
     held: list[Message] = field(default_factory=list)
-    simulated: list[tuple[Message, list[Recipient], str]] = field(default_factory=list)
+    # Messages still being sent, with their counts so far (a paced send waiting for its next call).
+    progress: list[Message] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.sent or self.failed or self.suppressed or self.finished or self.held)
+        return bool(self.sent or self.failed or self.suppressed or self.finished or self.held or self.progress)
 
     def write(self) -> None:
         """Write everything in one transaction, in a handful of statements however many calls.
@@ -46,24 +46,20 @@ class SendRecords:
         fast worker's time, measured in docs/benchmarks.md.)
         """
         now = timezone.now()
-        with transaction.atomic(), _pipelined(), connection.cursor() as cursor:
+        with transaction.atomic(), pipelined(), connection.cursor() as cursor:
             self._statements(cursor, now)
             self._held_write(now)
-            if self.simulated:
-                from emails.simulator import simulator_feed
-
-                simulator_feed(self.simulated)
 
     def write_in_background(self, writer: BackgroundWriter) -> None:
         """Hand the statements of write() to `writer`, which runs them as one transaction on its own connection."""
-        statements = _Statements(writer.connection)
+        statements = Statements(writer.connection)
         self._statements(statements, timezone.now())
         writer.send(statements.sql)
 
     @property
     def background_ok(self) -> bool:
-        """Held messages and the mailbox simulator write through the ORM: those writes stay on the main connection."""
-        return not self.held and not self.simulated
+        """Held messages are written through the ORM: those writes stay on the main connection."""
+        return not self.held
 
     def _statements(self, cursor: Executes, now: datetime) -> None:
         if self.sent:
@@ -79,7 +75,18 @@ class SendRecords:
             _recipients_refused_write(cursor, ids, status, reason, now)
             event_type = EventType.FAILURE if status == RecipientStatus.FAILED else EventType.SUPPRESSED
             _events_copy(cursor, ids, event_type, now, details={"reason": reason})
+        self._progress_write(cursor, now)
         self._messages_write(cursor, now)
+
+    def _progress_write(self, cursor: Executes, now: datetime) -> None:
+        at = connection.ops.adapt_datetimefield_value(now)
+        sets = ", ".join(f"{column(Message, name)} = %s" for name in (*COUNT_FIELDS, "updated_at"))
+        db = connections[DEFAULT_DB_ALIAS]
+        for m in self.progress:
+            cursor.execute(
+                f"UPDATE {table(Message)} SET {sets} WHERE {column(Message, 'id')} = %s",  # noqa: S608
+                [*(getattr(m, f) for f in COUNT_FIELDS), at, Message._meta.pk.get_db_prep_value(m.pk, db)],
+            )
 
     def _held_write(self, now: datetime) -> None:
         held: dict[str, list[uuid.UUID]] = defaultdict(list)
@@ -109,8 +116,8 @@ class SendRecords:
             if counts[0]:  # sent_count: the time of the first SES call; a resumed message keeps its own
                 sets += f", {column(Message, 'sent_at')} = COALESCE({column(Message, 'sent_at')}, %s)"
                 changes.append(("sent_at", at))
-            for start in range(0, len(ids), _CHUNK):
-                prepared = [id_field.get_db_prep_value(pk, db) for pk in ids[start : start + _CHUNK]]
+            for start in range(0, len(ids), CHUNK):
+                prepared = [id_field.get_db_prep_value(pk, db) for pk in ids[start : start + CHUNK]]
                 where, chunk = sql_in(column(Message, "id"), prepared)
                 cursor.execute(
                     f"UPDATE {message} SET {sets} WHERE {where}",  # noqa: S608
@@ -141,12 +148,9 @@ class SendRecorder:
         # Read once: due() runs after every message.
         self.max_delay = settings.EMAIL_RECORD_MAX_DELAY_MS / 1000
         self.max_calls = settings.EMAIL_RECORD_MAX_CALLS
-        self.simulate = settings.SES_EMULATED
 
-    def record_sent(self, message: Message, group: list[Recipient], ses_message_id: str) -> None:
+    def record_sent(self, group: list[Recipient], ses_message_id: str) -> None:
         self.records.sent.append((group, ses_message_id))
-        if self.simulate:
-            self.records.simulated.append((message, group, ses_message_id))
         self._touch()
 
     def record_failed(self, group: list[Recipient], reason: str) -> None:
@@ -155,6 +159,11 @@ class SendRecorder:
 
     def record_suppressed(self, recipient: Recipient, reason: str) -> None:
         self.records.suppressed.append((recipient, reason))
+
+    def record_progress(self, message: Message, statuses: Counter[str]) -> None:
+        """A message part-sent, with its counts so far: written with the next flush, so its page shows them."""
+        message_counts_apply(message, statuses)  # `sending` is its lifecycle's: only the counts change
+        self.records.progress.append(message)
 
     def record_finished(self, message: Message) -> None:
         self.records.finished.append(message)
@@ -201,134 +210,34 @@ class SendRecorder:
         return self.writer
 
 
-class Executes(Protocol):
-    def execute(self, sql: str, params: Sequence[Any]) -> Any: ...
-
-
-class _Statements:
-    """Collects statements with their parameters bound (as psycopg's client-side binding does) into one SQL text."""
-
-    def __init__(self, pg: Any) -> None:
-        import psycopg
-
-        self.cursor = psycopg.ClientCursor(pg)
-        self.parts: list[str] = []
-
-    def execute(self, sql: str, params: Sequence[Any]) -> None:
-        self.parts.append(self.cursor.mogrify(sql, params))
-
-    @property
-    def sql(self) -> str:
-        return ";\n".join(self.parts)
-
-
-class BackgroundWriter:
-    """A second PostgreSQL connection that runs a write while the worker goes on sending.
-
-    The statements go as one simple query: PostgreSQL runs them as one
-    transaction, and libpq's asynchronous API sends them without waiting
-    for the answer, which wait() reads (raising the error, if any) before
-    the next write is sent. One worker then overlaps its database's work
-    with building the next messages.
-    """
-
-    def __init__(self) -> None:
-        import psycopg
-
-        params = connection.get_connection_params()
-        self.connection = psycopg.connect(**{**params, "autocommit": True})
-        self.pending = False
-
-    @staticmethod
-    def usable() -> bool:
-        # In a transaction (a test's, or a caller's) another connection would not see its rows.
-        return connection.vendor == "postgresql" and not connection.in_atomic_block
-
-    def send(self, sql: str) -> None:
-        """Send the statements and return without waiting for them (after the previous write is done)."""
-        self.wait()
-        if sql:
-            with connection.wrap_database_errors:
-                self.connection.pgconn.send_query(sql.encode())
-            self.pending = True
-
-    def wait(self) -> None:
-        """Read the answer of the write sent last; raise its error (as Django's DatabaseError) if it failed."""
-        if not self.pending:
-            return
-        import psycopg
-
-        self.pending = False
-        error = None
-        pgconn = self.connection.pgconn
-        with connection.wrap_database_errors:
-            while (result := pgconn.get_result()) is not None:
-                if result.status == psycopg.pq.ExecStatus.FATAL_ERROR and error is None:
-                    error = psycopg.errors.error_from_result(result, encoding=self.connection.info.encoding)
-            if error is not None:
-                raise error
-
-    def close(self) -> None:
-        try:
-            self.wait()
-        finally:
-            self.connection.close()
-
-
-# Raw SQL below does what the ORM can only do row by row. It runs on
-# PostgreSQL and on SQLite (3.35+, see emails.checks); SQLite names a VALUES
-# list's columns column1, column2, and PostgreSQL's unnest is given the same
-# names. Nothing in it comes from user input but bound parameters.
-_CHUNK = 500
-
-
-# Quoted once per process: names never change, and a worker writes to one database.
-@functools.cache
-def table(model: type[Any]) -> str:
-    return connection.ops.quote_name(model._meta.db_table)
-
-
-@functools.cache
-def column(model: type[Any], name: str) -> str:
-    return connection.ops.quote_name(model._meta.get_field(name).column)
-
-
-@contextmanager
-def _pipelined() -> Iterator[None]:
-    """On PostgreSQL, send the statements of a write together and read their answers once (psycopg's
-    pipeline mode): one round trip instead of one per statement. Statements run as they would one by one.
-    """
-    if connection.vendor != "postgresql":
-        yield
-        return
-    connection.ensure_connection()
-    with connection.connection.pipeline():
-        yield
-
-
-def sql_in(column_sql: str, values: list[Any]) -> tuple[str, list[Any]]:
-    """`column IN (values)` as SQL and its parameters. On PostgreSQL one array parameter (= ANY):
-    parsing and planning a statement with hundreds of literals costs the server more than running it."""
-    if connection.vendor == "postgresql":
-        return f"{column_sql} = ANY(%s)", [values]
-    return f"{column_sql} IN ({', '.join(['%s'] * len(values))})", values
-
-
 def _recipients_refused_write(cursor: Executes, ids: list[int], status: str, reason: str, now: datetime) -> None:
     at = connection.ops.adapt_datetimefield_value(now)
     sets = ", ".join(f"{column(Recipient, name)} = %s" for name in ("status", "reason", "last_event_at"))
-    for start in range(0, len(ids), _CHUNK):
-        where, chunk = sql_in(column(Recipient, "id"), ids[start : start + _CHUNK])
+    for start in range(0, len(ids), CHUNK):
+        where, chunk = sql_in(column(Recipient, "id"), ids[start : start + CHUNK])
         cursor.execute(f"UPDATE {table(Recipient)} SET {sets} WHERE {where}", [status, reason, at, *chunk])  # noqa: S608
 
 
 def _recipients_sent_write(cursor: Executes, pairs: list[tuple[int, str]], now: datetime) -> None:
-    """Mark recipients `sent`, each with its own SES MessageId, in one UPDATE ... FROM per 500."""
+    """Mark recipients `sent`, each with its own SES MessageId, in one UPDATE ... FROM per 500.
+
+    A recipient an SES event already moved on (its Delivery can outrun this
+    write) keeps its status and the time of that event: `sent` never moves
+    one down.
+    """
     recipient = table(Recipient)
-    sets = ", ".join(f"{column(Recipient, name)} = %s" for name in ("status", "sent_at", "last_event_at"))
+    status = column(Recipient, "status")
+    unsent = ", ".join(["%s"] * len(statuses_below(RecipientStatus.SENT)))
+    sets = (
+        f"{status} = CASE WHEN {status} IN ({unsent}) THEN %s ELSE {status} END, "
+        f"{column(Recipient, 'sent_at')} = %s, "
+        f"{column(Recipient, 'last_event_at')} = CASE WHEN {status} IN ({unsent}) THEN %s "
+        f"ELSE {column(Recipient, 'last_event_at')} END"
+    )
+    unsent_values = statuses_below(RecipientStatus.SENT)
     at = connection.ops.adapt_datetimefield_value(now)
-    for start in range(0, len(pairs), _CHUNK):
-        chunk = pairs[start : start + _CHUNK]
+    for start in range(0, len(pairs), CHUNK):
+        chunk = pairs[start : start + CHUNK]
         ids = [pk for pk, _ in chunk]
         if connection.vendor == "postgresql":  # two array parameters, not a literal per value
             rows = "unnest(%s::bigint[], %s::text[]) AS v (column1, column2)"
@@ -343,7 +252,8 @@ def _recipients_sent_write(cursor: Executes, pairs: list[tuple[int, str]], now: 
             f"UPDATE {recipient} SET {sets}, {column(Recipient, 'ses_message_id')} = v.column2 "  # noqa: S608
             f"FROM {rows} WHERE {where} AND {recipient}.{column(Recipient, 'id')} = v.column1"
         )
-        cursor.execute(sql, [RecipientStatus.SENT, at, at, *values, *id_values])
+        params = [*unsent_values, RecipientStatus.SENT, at, *unsent_values, at, *values, *id_values]
+        cursor.execute(sql, params)
 
 
 def _events_copy(
@@ -361,8 +271,8 @@ def _events_copy(
     ses_id = column(Recipient, "ses_message_id") if ses_id_from_recipient else "''"
     at = connection.ops.adapt_datetimefield_value(now)
     details_value = Event._meta.get_field("details").get_db_prep_value(details or {}, connection)
-    for start in range(0, len(recipient_ids), _CHUNK):
-        where, chunk = sql_in(column(Recipient, "id"), recipient_ids[start : start + _CHUNK])
+    for start in range(0, len(recipient_ids), CHUNK):
+        where, chunk = sql_in(column(Recipient, "id"), recipient_ids[start : start + CHUNK])
         sql = (
             f"INSERT INTO {table(Event)} ({', '.join(column(Event, c) for c in columns)}) "  # noqa: S608
             f"SELECT {column(Recipient, 'message')}, {column(Recipient, 'id')}, {column(Recipient, 'address')}, "

@@ -16,8 +16,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from emails.choices import MessageStatus, RecipientStatus
-from emails.dispatch import email_dispatch
 from emails.models import Message, Recipient
+from emails.outcomes import COUNT_FIELDS, message_counts_apply
+from emails.scheduling import email_send_schedule
 
 logger = logging.getLogger(__name__)
 
@@ -28,31 +29,28 @@ def _backoff(attempt: int) -> float:
     return random.uniform(ceiling / 2, ceiling)
 
 
-def release_for_retry(
-    *, message: Message, sent: int, statuses: Counter[str], cost: Decimal, reason: str
-) -> float | None:
+def release_for_retry(*, message: Message, statuses: Counter[str], cost: Decimal, reason: str) -> float | None:
     """Hand a throttled message back to the queue, or fail it after too many attempts.
 
-    `sent` and `statuses` count the message's recipients that already have
-    an outcome; the rest stay queued for the next attempt.
+    `statuses` count the message's recipients that already have an outcome;
+    the rest stay queued for the next attempt, or fail with the message.
+    Counts and status come from `message_counts_apply`, as for any message.
     """
     attempts = message.attempts + 1
     now = timezone.now()
-    common = {
-        "attempts": attempts,
-        "sent_count": sent,
-        "suppressed_count": statuses[RecipientStatus.SUPPRESSED],
-        "cost": cost,
-        "lease_until": None,
-        "updated_at": now,
-    }
     if attempts < settings.EMAIL_MAX_ATTEMPTS:
         delay = _backoff(attempts)
+        message.status = MessageStatus.QUEUED
+        message_counts_apply(message, statuses)
         Message.objects.filter(pk=message.pk).update(
             status=MessageStatus.QUEUED,
             status_reason=f"Retrying: {reason}",
             send_after=now + timedelta(seconds=delay),
-            **common,
+            attempts=attempts,
+            cost=cost,
+            lease_until=None,
+            updated_at=now,
+            **{name: getattr(message, name) for name in COUNT_FIELDS},
         )
         logger.info("SES asked to retry message %s in %.1fs: %s", message.pk, delay, reason)
         return delay
@@ -61,11 +59,16 @@ def release_for_retry(
         unsent = Recipient.objects.filter(message=message, status=RecipientStatus.QUEUED).update(
             status=RecipientStatus.FAILED, reason=gave_up, last_event_at=now
         )
+        message.status = MessageStatus.SENT  # out of its lifecycle: derived from its recipients below
+        message_counts_apply(message, statuses + Counter({RecipientStatus.FAILED: unsent}))
         Message.objects.filter(pk=message.pk).update(
-            status=MessageStatus.SENT if sent else MessageStatus.FAILED,
+            status=message.status,
             status_reason=gave_up,
-            failed_count=statuses[RecipientStatus.FAILED] + unsent,
-            **common,
+            attempts=attempts,
+            cost=cost,
+            lease_until=None,
+            updated_at=now,
+            **{name: getattr(message, name) for name in COUNT_FIELDS},
         )
     logger.error("Message %s failed: %s", message.pk, gave_up)
     return None
@@ -96,6 +99,6 @@ def email_sweep(*, stale_after: timedelta = timedelta(minutes=2)) -> int:
     )
     count = 0
     for message_id, priority in waiting:
-        email_dispatch(message_id=message_id, priority=priority)
+        email_send_schedule(message_id=message_id, priority=priority)
         count += 1
     return requeued + count

@@ -12,18 +12,18 @@ from django.conf import settings
 from django.core.mail.backends.base import BaseEmailBackend
 
 from emails.choices import MessageStatus, RecipientStatus
+from emails.delivery import pacing
 from emails.delivery.claim import Batch, batch_claim, batch_claim_one
+from emails.delivery.mime import email_build, recipient_groups, ses_call_count, ses_group_size
+from emails.delivery.parts import attachment_parts
 from emails.delivery.records import SendRecorder
 from emails.delivery.retry import release_for_retry, release_unstarted
-from emails.exceptions import SendPermanentError, SendTransientError
-from emails.mime import email_build, recipient_groups, ses_call_count, ses_group_size
+from emails.delivery.ses import ses_connection, ses_send
+from emails.exceptions import AttachmentUnavailable, SendPermanentError, SendTransientError
 from emails.models import Message, Recipient, ReputationHold
 from emails.outcomes import ACCEPTED, message_counts_apply
-from emails.pacing import send_pace, send_rate
-from emails.ses import ses_connection, ses_send
 from emails.suppression import suppression_reason_text
-from files.exceptions import AttachmentUnavailable, StorageUnavailable
-from files.mime import attachment_parts
+from files.exceptions import StorageUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ def drain_batch_size() -> int:
     """
     size = settings.EMAIL_DRAIN_BATCH_SIZE
     if settings.EMAIL_PACE_SENDS:
-        rate = send_rate()  # recipients per second; a message has at least one
+        rate = pacing.send_rate()  # recipients per second; a message has at least one
         if rate > 0:
             size = min(size, max(1, int(rate * settings.EMAIL_SEND_LEASE_SECONDS / 2)))
     return size
@@ -130,7 +130,7 @@ def _batch_send(batch: Batch, recorder: SendRecorder) -> DeliveryOutcome:
                     category=message.category,
                 )
                 retry_in = release_for_retry(
-                    message=message, sent=outcome.sent, statuses=outcome.statuses, cost=cost, reason=outcome.transient
+                    message=message, statuses=outcome.statuses, cost=cost, reason=outcome.transient
                 )
                 release_unstarted(rest)
                 return DeliveryOutcome(delivered=delivered, retry_in=retry_in)
@@ -149,7 +149,7 @@ def _send_groups(connection: BaseEmailBackend, message: Message, batch: Batch, r
     outcome = _MessageSend.of(batch.recipients[message.pk])
     sendable = []
     for r in outcome.pending:
-        suppression = batch.blocks.suppression_for(r.address, message.category)
+        suppression = batch.blocks.suppressions.matching(r.address, message.category)
         if suppression is None:
             sendable.append(r)
         else:
@@ -170,7 +170,13 @@ def _send_groups(connection: BaseEmailBackend, message: Message, batch: Batch, r
         return outcome
     for group in groups:
         email = email_build(message=message, group=group, attachments=parts)
-        send_pace(recipients=len(group))
+        wait = pacing.send_pace_reserve(recipients=len(group))
+        if wait > 0:
+            # Written before the wait, so a worker that dies in it resends
+            # nothing already sent, and the message's page shows its progress.
+            recorder.record_progress(message, outcome.statuses)
+            recorder.flush(wait=True)
+            pacing.pause(wait)
         try:
             ses_id = ses_send(connection=connection, email=email)
         except SendTransientError as exc:
@@ -182,7 +188,7 @@ def _send_groups(connection: BaseEmailBackend, message: Message, batch: Batch, r
             outcome.statuses[RecipientStatus.FAILED] += len(group)
             outcome.failure = outcome.failure or exc.reason
             continue
-        recorder.record_sent(message, group, ses_id)
+        recorder.record_sent(group, ses_id)
         outcome.statuses[RecipientStatus.SENT] += len(group)
     return outcome
 

@@ -1,4 +1,4 @@
-"""Template tags for other apps' pages: the composer's attachment picker, a message's attachments."""
+"""Template tags for pages that let people pick stored files (the composer's attachment picker)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from django import template
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import QuerySet
 
-from files.models import Attachment, File
+from files.models import File
 from files.selectors import files_attachable
 
 register = template.Library()
@@ -42,8 +42,3 @@ def posted_attachments(context: dict[str, Any]) -> list[File]:
             continue
     found = {file.pk: file for file in files_attachable(user=request.user).filter(pk__in=ids)}
     return [found[file_id] for file_id in ids if file_id in found]
-
-
-@register.simple_tag
-def message_attachments(message: Any) -> QuerySet[Attachment]:
-    return Attachment.objects.filter(message=message).select_related("file").order_by("position")

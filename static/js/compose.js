@@ -1,4 +1,4 @@
-/* The composer's address counter: says when a send will be split into several SES messages. */
+/* The composer: its address counter (says when a send will be split into several SES messages), and focus on errors. */
 (function () {
   "use strict";
 
@@ -34,4 +34,9 @@
 
   fields.forEach(function (input) { input.addEventListener("input", update); });
   update();
+
+  // After a refused send, the summary of every problem takes the focus, so a
+  // screen reader reads it and a keyboard user tabs on from there.
+  var summary = document.getElementById("error-summary");
+  if (summary) summary.focus();
 })();

@@ -14,7 +14,7 @@ from emails.models import Message
 from files.models import File
 from tests.factories import PASSWORD, UserFactory
 from tests.files import samples
-from tests.files.conftest import disk_storage, moto_server, s3_storage  # noqa: F401 - fixtures used below
+from tests.files.conftest import disk_storage, s3_storage  # noqa: F401 - fixtures used below
 
 pytestmark = [pytest.mark.browser]
 

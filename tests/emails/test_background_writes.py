@@ -16,7 +16,7 @@ from django.db import DatabaseError, connection
 from rest_framework.test import APIClient
 
 from emails.delivery import email_drain
-from emails.delivery import records as delivery_records
+from emails.delivery import writer as delivery_writer
 from emails.models import Event, Message, Recipient
 
 postgresql_only = pytest.mark.skipif(
@@ -29,7 +29,7 @@ PAYLOAD = {"subject": "Hi", "textContent": "Hello", "category": "notification"}
 @pytest.fixture
 def queue(user: Any, monkeypatch: Any) -> Any:
     """Queue messages without delivering them: the drain under test does the work."""
-    monkeypatch.setattr("emails.services.email_dispatch", lambda **kwargs: None)
+    monkeypatch.setattr("emails.accepting.services.email_send_schedule", lambda **kwargs: None)
     client = APIClient()
     client.force_authenticate(user)
 
@@ -48,13 +48,13 @@ def queue(user: Any, monkeypatch: Any) -> Any:
 def writes(monkeypatch: Any) -> list[str]:
     """The SQL of every background write, as sent."""
     sent: list[str] = []
-    real_send = delivery_records.BackgroundWriter.send
+    real_send = delivery_writer.BackgroundWriter.send
 
     def send(self: Any, sql: str) -> None:
         sent.append(sql)
         real_send(self, sql)
 
-    monkeypatch.setattr(delivery_records.BackgroundWriter, "send", send)
+    monkeypatch.setattr(delivery_writer.BackgroundWriter, "send", send)
     return sent
 
 
@@ -104,7 +104,7 @@ def test_a_failed_background_write_stops_the_drain_with_its_error_and_records_no
     settings.EMAIL_DRAIN_BATCH_SIZE = 10
     settings.EMAIL_RECORD_MAX_CALLS = 2
     queue(4)
-    statements_sql = delivery_records._Statements.sql
+    statements_sql = delivery_writer.Statements.sql
 
     def broken(self: Any) -> str:  # the second write fails half-way, inside its transaction
         sql = statements_sql.fget(self)  # type: ignore[attr-defined]
@@ -112,7 +112,7 @@ def test_a_failed_background_write_stops_the_drain_with_its_error_and_records_no
         return sql + ";\nSELECT 1 / 0" if broken.calls == 2 else sql  # type: ignore[attr-defined]
 
     broken.calls = 0  # type: ignore[attr-defined]
-    monkeypatch.setattr(delivery_records._Statements, "sql", property(broken))
+    monkeypatch.setattr(delivery_writer.Statements, "sql", property(broken))
 
     with pytest.raises(DatabaseError):
         email_drain()
@@ -150,7 +150,7 @@ def test_a_message_given_up_mid_send_counts_as_sent_what_its_earlier_calls_sent(
 ) -> None:
     """The retry path reads the recipients' statuses: the background write of the first call must be in."""
     settings.EMAIL_MAX_ATTEMPTS = 1  # the first throttling gives up on the rest
-    monkeypatch.setattr("emails.services.email_dispatch", lambda **kwargs: None)
+    monkeypatch.setattr("emails.accepting.services.email_send_schedule", lambda **kwargs: None)
     client = APIClient()
     client.force_authenticate(user)
     to = [f"r{i}@example.com" for i in range(40)]
@@ -158,9 +158,9 @@ def test_a_message_given_up_mid_send_counts_as_sent_what_its_earlier_calls_sent(
     assert client.post("/api/email", {**PAYLOAD, "to": to, "cc": cc}, format="json").status_code == 201
     _throttle_call(monkeypatch, 2)
     # A slow database: the first call's write is still running when SES throttles the second.
-    statements_sql = delivery_records._Statements.sql
+    statements_sql = delivery_writer.Statements.sql
     monkeypatch.setattr(
-        delivery_records._Statements,
+        delivery_writer.Statements,
         "sql",
         property(lambda self: "SELECT pg_sleep(0.3);\n" + statements_sql.fget(self)),  # type: ignore[attr-defined]
     )

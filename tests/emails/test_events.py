@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from emails.events import notification_process
 from emails.models import Event, InboundNotification, Message, Recipient, ReputationHold, Suppression
 from emails.suppression import reputation_resume
+from emails.tracking import notification_process
 from tests.emails.ses_examples import ses_event
 
 PAYLOAD = {"subject": "Hello", "textContent": "Hi there", "category": "notification"}
@@ -409,10 +409,8 @@ def test_the_guard_waits_for_enough_volume(post_email: Any, ses: Any, post_sns: 
 def test_the_simulator_answers_like_ses_in_the_embedded_default(
     mailbox: str, status: str, suppressed: bool, post_email: Any, ses: Any, settings: Any, monkeypatch: Any
 ) -> None:
-    settings.SES_EMULATED = True
-    # The `ses` fixture's moto plays the emulator here; a second, process-wide
-    # one would outlive the test.
-    monkeypatch.setattr("emails.ses._emulator", ses)
+    # The embedded default's backend (its own moto server shares the `ses` fixture's moto state).
+    settings.EMAIL_BACKEND = "emails.dev.backend.EmulatedSESBackend"
     address = f"{mailbox}@simulator.amazonses.com"
 
     message = _send(post_email, [address, "someone@example.com"])
@@ -424,7 +422,7 @@ def test_the_simulator_answers_like_ses_in_the_embedded_default(
 
 
 def test_the_simulator_is_off_with_real_ses(post_email: Any, ses: Any, settings: Any) -> None:
-    settings.SES_EMULATED = False
+    assert settings.EMAIL_BACKEND == "django_ses.SESBackend"
     message = _send(post_email, "bounce@simulator.amazonses.com")
     assert _status(message, "bounce@simulator.amazonses.com") == "sent"
     assert InboundNotification.objects.count() == 0

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from emails import pacing
-from emails.pacing import send_rate, send_slot_reserve
+from emails.delivery import pacing
+from emails.delivery.pacing import send_rate, send_slot_reserve
 
 
 @pytest.fixture

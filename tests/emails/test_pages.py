@@ -258,7 +258,8 @@ def _too_many() -> dict[str, str]:
         ({"subject": ""}, "subject", "This field is required."),
         ({"subject": "   "}, "subject", "This field is required."),
         ({"subject": "Hello\r\nBcc: victim@example.com"}, "subject", "Must be a single line"),
-        ({"htmlContent": "", "textContent": ""}, "content", "Either htmlContent or textContent"),
+        # The page words it for people: no API field names (issue 9).
+        ({"htmlContent": "", "textContent": ""}, "content", "Write an HTML body or a text body, or choose a template."),
         ({"category": ""}, "category", "This field is required."),
         ({"category": "spam"}, "category", "is not a valid choice"),
         ({"replyTo": "not an address"}, "replyTo", "Enter a valid email address."),
@@ -463,7 +464,7 @@ def test_log_filters(signed_in: Client, user: Any) -> None:
     [
         ("status=bogus", "status", "is not a valid choice"),
         ("startDate=yesterday", "startDate", "Date has wrong format"),
-        ("startDate=2024-05-02&endDate=2024-05-01", "endDate", "Must not be before startDate."),
+        ("startDate=2024-05-02&endDate=2024-05-01", "endDate", "Must not be before the \u201cFrom\u201d date."),
         ("limit=1000", "limit", "less than or equal to 100"),
     ],
 )

@@ -13,10 +13,10 @@ import requests
 import responses
 from django.core.cache import cache
 
-from emails.events import notification_payload
 from emails.exceptions import SnsRejected, SnsUnavailable
 from emails.models import InboundNotification
-from emails.sns import sns_certificates_forget, sns_subscription_confirm, sns_url_check, sns_verify
+from emails.tracking import notification_payload
+from emails.tracking.sns import sns_certificates_forget, sns_subscription_confirm, sns_url_check, sns_verify
 from tests.sns_signing import (
     CERT_URL,
     SUBSCRIBE_URL,

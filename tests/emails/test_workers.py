@@ -63,7 +63,7 @@ def test_two_drains_racing_never_send_a_message_twice(user: Any, settings: Any, 
     client = APIClient()
     client.force_authenticate(user)
     # Queue only: no task runs, the two drains below do all the work.
-    monkeypatch.setattr("emails.services.email_dispatch", lambda **kwargs: None)
+    monkeypatch.setattr("emails.accepting.services.email_send_schedule", lambda **kwargs: None)
     for i in range(60):
         client.post("/api/email", {**PAYLOAD, "to": f"u{i}@example.com"}, format="json")
     assert Message.objects.filter(status="queued").count() == 60

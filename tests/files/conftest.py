@@ -14,24 +14,12 @@ import requests
 from botocore.config import Config
 from django.contrib.auth.models import Permission
 from django.test import Client
-from moto import mock_aws
-from moto.server import ThreadedMotoServer
 from rest_framework.test import APIClient
 
 from tests.factories import UserFactory
 
 REGION = "us-east-1"
 _bucket_numbers = itertools.count()
-
-
-@pytest.fixture(scope="session")
-def moto_server() -> Iterator[str]:
-    """moto's S3 as a real HTTP server in this process: presigned POSTs and GETs reach it like S3."""
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
 
 
 @dataclass
@@ -73,37 +61,33 @@ class Storage:
 @pytest.fixture
 def s3_storage(settings: Any, moto_server: str) -> Iterator[Storage]:
     """STORAGES["default"] is django-storages' S3Storage on a fresh bucket of moto's server."""
-    # Other fixtures (`ses`) start moto in-process; the first start of moto
-    # resets every backend, the server's included. Being started here first
-    # (or nested) means the bucket made below survives.
-    with mock_aws():
-        bucket = f"crm-files-test-{next(_bucket_numbers)}"
-        client = boto3.client(
-            "s3",
-            endpoint_url=moto_server,
-            region_name=REGION,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
-        )
-        client.create_bucket(Bucket=bucket)
-        settings.AWS_STORAGE_BUCKET_NAME = bucket
-        settings.STORAGES = {
-            **settings.STORAGES,
-            "default": {
-                "BACKEND": "storages.backends.s3.S3Storage",
-                "OPTIONS": {
-                    "bucket_name": bucket,
-                    "endpoint_url": moto_server,
-                    "region_name": REGION,
-                    "access_key": "testing",
-                    "secret_key": "testing",
-                    "addressing_style": "path",
-                    "signature_version": "s3v4",
-                },
+    bucket = f"crm-files-test-{next(_bucket_numbers)}"
+    client = boto3.client(
+        "s3",
+        endpoint_url=moto_server,
+        region_name=REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
+    )
+    client.create_bucket(Bucket=bucket)
+    settings.AWS_STORAGE_BUCKET_NAME = bucket
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {
+                "bucket_name": bucket,
+                "endpoint_url": moto_server,
+                "region_name": REGION,
+                "access_key": "testing",
+                "secret_key": "testing",
+                "addressing_style": "path",
+                "signature_version": "s3v4",
             },
-        }
-        yield Storage(kind="s3", bucket=bucket, client=client)
+        },
+    }
+    yield Storage(kind="s3", bucket=bucket, client=client)
 
 
 def s3_unreachable(settings: Any) -> dict[str, Any]:

@@ -69,7 +69,7 @@ def test_an_expired_disk_download_url_is_refused(api: Any, disk_storage: Storage
     file = stored(api)
     url = api.get(f"/api/files/{file.pk}/download-url").json()["data"]["downloadUrl"]
     later = time.time() + 3601
-    monkeypatch.setattr("files.storage.time.time", lambda: later)
+    monkeypatch.setattr("files.storage.disk.time.time", lambda: later)
     status, _, body = fetch(url)
     assert status == 403
     assert b"<Message>The link has expired.</Message>" in body

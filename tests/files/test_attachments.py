@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from emails.models import Message
-from files.models import Attachment, File
+from emails.models import Attachment, Message
+from files.models import File
 from tests.files import samples
 from tests.files.conftest import Storage, s3_unreachable
 from tests.files.test_access import stored
@@ -384,27 +384,3 @@ def test_storage_unreachable_at_accept_time_is_a_503_and_nothing_is_kept(
     assert response.status_code == 503
     assert response.json() == {"success": False, "error": "File storage is unavailable; try again shortly."}
     assert_nothing_stored(ses)
-
-
-def test_the_migration_counts_the_attachments_of_messages_queued_before_it(
-    post_email: Any, ses: Any, storage: Storage
-) -> None:
-    import importlib
-
-    from django.apps import apps
-
-    migration = importlib.import_module("emails.migrations.0005_send_path_writes")
-    files = [
-        {"filename": "a.pdf", "content": b64(samples.pdf()), "contentType": "application/pdf"},
-        {"filename": "b.png", "content": b64(samples.png()), "contentType": "image/png"},
-    ]
-    response = post_email(BASE | {"attachments": files})
-    assert response.status_code == 201, response.json()
-    bare = post_email(BASE | {"to": "b@example.com"})
-    Message.objects.update(attachment_count=0)  # as rows written before the field existed
-
-    migration.attachment_counts_fill(apps, None)
-
-    counts = dict(Message.objects.values_list("pk", "attachment_count"))
-    with_files, without = (uuid.UUID(r.json()["data"]["messageId"]) for r in (response, bare))
-    assert counts == {with_files: 2, without: 0}

@@ -190,7 +190,7 @@ def test_the_admin_lists_files_and_soft_deletes_them(api: Any, disk_storage: Sto
     )
     assert "1 file(s) marked deleted." in response.content.decode()
     assert File.objects.get(pk=file.pk).status == "deleted"
-    assert page.get("/admin/files/attachment/").status_code == 200
+    assert page.get("/admin/emails/attachment/").status_code == 200
 
 
 def test_staff_without_admin_rights_on_files_cannot_open_them(api: Any, disk_storage: Storage) -> None:

@@ -119,7 +119,7 @@ def test_the_disk_endpoint_refuses_an_empty_file(api: Any, disk_storage: Storage
 def test_the_disk_endpoint_refuses_an_expired_url(api: Any, disk_storage: Storage, monkeypatch: Any) -> None:
     data = ask(api).json()["data"]
     later = time.time() + 901
-    monkeypatch.setattr("files.storage.time.time", lambda: later)
+    monkeypatch.setattr("files.storage.disk.time.time", lambda: later)
     posted = post_upload(data, samples.pdf())
     assert posted.status == 403
     assert "<Message>The link has expired.</Message>" in posted.text

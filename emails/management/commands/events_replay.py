@@ -15,8 +15,8 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from emails.events import notification_process
 from emails.models import InboundNotification
+from emails.tracking import notification_process
 
 logger = logging.getLogger(__name__)
 

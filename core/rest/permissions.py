@@ -1,0 +1,22 @@
+"""Permission classes that say who may call an endpoint."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+
+
+def staff_with(codename: str) -> type[BasePermission]:
+    """Staff who also hold the Django permission `codename`: the global lists are not for plain users."""
+
+    class StaffWithPermission(BasePermission):
+        message = "Staff with the permission to do this only."
+
+        def has_permission(self, request: Request, view: Any) -> bool:
+            user = request.user
+            return bool(user and user.is_authenticated and user.is_staff and user.has_perm(codename))
+
+    StaffWithPermission.__name__ = f"StaffWith_{codename.replace('.', '_')}"
+    return StaffWithPermission

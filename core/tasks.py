@@ -1,0 +1,83 @@
+"""Running a task, named, once the current transaction commits: on a Celery worker or in this process.
+
+Tasks are sent by name, so the code that schedules one never imports the
+module that defines it. With CELERY_BROKER_URL set this is Celery's
+`send_task` to real workers. Without a broker (the embedded default) the
+same task runs in this process on one background thread, so a request never
+waits for it; with TASKS_IN_BACKGROUND off (tests) it runs at once, in the
+thread that committed.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from typing import Any
+
+from celery import Task, current_app
+from django.conf import settings
+from django.db import close_old_connections, connections, transaction
+
+logger = logging.getLogger(__name__)
+
+_executor: ThreadPoolExecutor | None = None
+_executor_lock = threading.Lock()
+
+
+def task_schedule(name: str, *args: Any, priority: int = 5, countdown: float = 0) -> None:
+    """Run the task called `name` with `args` after the current transaction commits (at once outside one)."""
+    transaction.on_commit(partial(_run, name, args, priority, countdown), robust=True)
+
+
+def task_registered(name: str) -> Task:
+    """The task called `name`, importing every app's tasks module first if it is not known yet."""
+    tasks = current_app.tasks
+    if name not in tasks:
+        # Celery's own autodiscovery (crm_email/celery.py), which a web
+        # process never triggers by itself.
+        current_app.loader.import_default_modules()
+    return tasks[name]
+
+
+def _run(name: str, args: tuple[Any, ...], priority: int, countdown: float) -> None:
+    if not settings.CELERY_TASK_ALWAYS_EAGER:
+        current_app.send_task(name, args=args, priority=priority, countdown=countdown or None)
+        return
+    task = task_registered(name)
+    if not settings.TASKS_IN_BACKGROUND:
+        task.apply(args=args)
+        return
+    if countdown:
+        timer = threading.Timer(countdown, _submit, args=(task, args))
+        timer.daemon = True
+        timer.start()
+    else:
+        _submit(task, args)
+
+
+def _in_process_executor() -> ThreadPoolExecutor:
+    global _executor
+    with _executor_lock:
+        if _executor is None:
+            # One thread: SQLite has one writer anyway, and order is kept.
+            _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="task-worker")
+        return _executor
+
+
+def _submit(task: Task, args: tuple[Any, ...]) -> None:
+    _in_process_executor().submit(task_run_isolated, task, args)
+
+
+def task_run_isolated(task: Task, args: tuple[Any, ...] = ()) -> None:
+    """Run a task in a thread of its own work: fresh connections, and an error logged rather than raised."""
+    close_old_connections()
+    try:
+        task.apply(args=args)
+    except Exception:  # the thread must survive; the sweeper picks the work up again
+        logger.exception("In-process task %s%r failed", task.name, args)
+    finally:
+        # Closed, not kept for CONN_MAX_AGE: an idle worker thread would hold
+        # a connection nobody else can close.
+        connections.close_all()

@@ -1,0 +1,87 @@
+"""What text and free-form JSON must not hold before we store or send it.
+
+PostgreSQL refuses NUL in text and jsonb, and a lone UTF-16 surrogate
+("\\ud800", which JSON can spell) cannot be encoded as UTF-8 at all: stored
+on SQLite it makes every later read of the row fail. So both are refused at
+the door, wherever a string comes from, with the field it came in.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+from core.errors import Path
+
+NUL_OR_SURROGATE = "Must not contain NUL characters or unpaired surrogates."
+KEY_NUL_OR_SURROGATE = "A key must not contain NUL characters or unpaired surrogates."
+CONTROL_CHARACTERS = "Must be a single line, without control characters."
+
+
+def _bad_char(ch: str) -> bool:
+    return ch == "\x00" or "\ud800" <= ch <= "\udfff"
+
+
+def text_problem(value: str, *, single_line: bool = False) -> str | None:
+    """Why `value` cannot be stored or put in a header, or None.
+
+    Every string: no NUL, no lone surrogate. A single line (a header, a name)
+    also has no control character at all: CR or LF would end a header and
+    start another.
+    """
+    if single_line:
+        if any((ord(ch) < 32 and ch != "\t") or ord(ch) == 127 for ch in value):
+            return CONTROL_CHARACTERS
+    if any(_bad_char(ch) for ch in value):
+        return NUL_OR_SURROGATE
+    return None
+
+
+def json_problems(value: Any, *, max_bytes: int, max_depth: int) -> Iterator[tuple[Path, str]]:
+    """Problems of a free-form JSON value (templateData, customData, metadata), each with the path to it.
+
+    Keys and strings must pass `text_problem`; nesting stops at `max_depth`
+    levels and the whole at `max_bytes` of UTF-8 JSON. Walked without
+    recursion, so a hostile depth costs no stack.
+    """
+    stack: list[tuple[Path, Any, int]] = [((), value, 0)]
+    found = False
+    while stack:
+        path, item, depth = stack.pop()
+        if isinstance(item, dict | list) and depth >= max_depth:
+            found = True
+            yield path, f"Nested too deeply: at most {max_depth} levels."
+            continue
+        if isinstance(item, dict):
+            for key, child in item.items():
+                key_text = str(key)
+                if text_problem(key_text):
+                    found = True
+                    yield (*path, _printable(key_text)), KEY_NUL_OR_SURROGATE
+                    continue
+                stack.append(((*path, key_text), child, depth + 1))
+        elif isinstance(item, list):
+            stack.extend(((*path, index), child, depth + 1) for index, child in enumerate(item))
+        elif isinstance(item, str) and (problem := text_problem(item)):
+            found = True
+            yield path, problem
+    if found:
+        return
+    size = len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
+    if size > max_bytes:
+        yield (), f"At most {max_bytes:,} bytes of JSON; this is {size:,}."
+
+
+def _printable(key: str) -> str:
+    """A key fit to appear in an error's path: bad characters spelled as escapes."""
+    return "".join(ch.encode("unicode_escape").decode() if _bad_char(ch) else ch for ch in key)
+
+
+def uuid_parse(value: str) -> uuid.UUID | None:
+    """The UUID `value` spells, or None when it is not one."""
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None

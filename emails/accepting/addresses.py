@@ -1,0 +1,80 @@
+"""Reading email addresses as people and services type them, strictly: one entry is one address or an error.
+
+"Jane Doe <jane@example.com>", "jane@example.com" and '"Doe, Jane"
+<jane@example.com>' are each one address. Anything else in an entry, such as a
+second <...> after the first, makes that entry malformed; it is never read as
+two recipients (the standard library's getaddresses would).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+from core.text import CONTROL_CHARACTERS, text_problem
+
+MAX_ADDRESS = 254
+MAX_NAME = 200
+LINE_BREAKS = "Must not contain line breaks or control characters."
+
+_ANGLE = re.compile(r'^(?P<name>"(?:[^"\\]|\\.)*"|[^<>"]*?)\s*<(?P<address>[^<>\s]+)>$')
+_BARE = re.compile(r'^[^<>\s",;]+$')
+
+
+@dataclass(frozen=True)
+class Address:
+    address: str  # lower-cased, for matching
+    name: str = ""
+
+
+def address_entries(text: str) -> Iterator[str]:
+    """The entries of a typed list: split at commas and semicolons outside quotes and angle brackets."""
+    entry: list[str] = []
+    quoted = escaped = False
+    angle = 0
+    for ch in text:
+        if escaped:
+            escaped = False
+        elif quoted and ch == "\\":
+            escaped = True
+        elif ch == '"':
+            quoted = not quoted
+        elif not quoted and ch == "<":
+            angle += 1
+        elif not quoted and ch == ">":
+            angle = max(angle - 1, 0)
+        elif not quoted and not angle and ch in ",;":
+            if "".join(entry).strip():
+                yield "".join(entry).strip()
+            entry = []
+            continue
+        entry.append(ch)
+    if "".join(entry).strip():
+        yield "".join(entry).strip()
+
+
+def address_parse(entry: str) -> Address:
+    """One address from one entry; ValueError with a message for people when it is not exactly one valid address."""
+    entry = entry.strip()
+    if problem := text_problem(entry, single_line=True):
+        raise ValueError(LINE_BREAKS if problem == CONTROL_CHARACTERS else problem)
+    invalid = ValueError(f"Enter a valid email address: {entry[:100]!r}.")
+    if match := _ANGLE.match(entry):
+        name, address = match["name"].strip(), match["address"]
+        if name.startswith('"'):
+            name = re.sub(r"\\(.)", r"\1", name[1:-1])
+    elif _BARE.match(entry):
+        name, address = "", entry
+    else:
+        raise invalid
+    if len(address) > MAX_ADDRESS or len(name) > MAX_NAME:
+        raise invalid
+    try:
+        validate_email(address)
+    except ValidationError:
+        raise invalid from None
+    return Address(address=address.lower(), name=name)

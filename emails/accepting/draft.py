@@ -1,0 +1,59 @@
+"""A send as its caller asked for it, before any rule is checked.
+
+The API, the composer, a command or a bulk send each turn their own input
+into an EmailDraft and hand it to `email_queue`, which checks every rule
+itself. What a caller could not even read (JSON that does not parse, a
+number where a list belongs) travels along as `problems`, so it is reported
+together with everything the rules find.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.errors import FieldError
+from emails.choices import Priority
+
+# One address, several in a comma-separated string, or a list of them.
+Recipients = str | Sequence[str]
+
+
+@dataclass(frozen=True)
+class InlineAttachment:
+    filename: str
+    content_type: str
+    content: bytes
+
+
+@dataclass(frozen=True)
+class StoredAttachment:
+    """One of the sender's stored files (or a public one), by id or by key."""
+
+    file_id: uuid.UUID | None = None
+    key: str = ""
+    filename: str = ""
+    content_type: str = ""
+
+
+@dataclass(frozen=True)
+class EmailDraft:
+    to: Recipients = ""
+    cc: Recipients = ""
+    bcc: Recipients = ""
+    subject: str = ""
+    html: str = ""
+    text: str = ""
+    template: str = ""  # a template's slug or id
+    template_data: dict[str, Any] = field(default_factory=dict)
+    category: str = ""
+    priority: str = Priority.NORMAL
+    reply_to: str = ""
+    client_id: str = ""
+    tags: dict[str, Any] = field(default_factory=dict)
+    custom_data: dict[str, Any] = field(default_factory=dict)
+    attachments: Sequence[InlineAttachment] = ()
+    stored_attachments: Sequence[StoredAttachment] = ()
+    problems: Sequence[FieldError] = ()

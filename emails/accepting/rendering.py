@@ -1,0 +1,116 @@
+"""Turning a request's bodies or template into the subject, HTML and text that go out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import css_inline
+import nh3
+from django.template import Context, Engine, TemplateSyntaxError
+from inscriptis import get_text
+
+from emails.exceptions import EmailRenderError
+
+# Templates are data written by staff and services, so they render in an
+# engine that can load nothing from disk ({% include %} and {% extends %} find
+# no template) and knows only Django's built-in tags and filters.
+_ENGINE = Engine(dirs=[], app_dirs=False, loaders=[("django.template.loaders.locmem.Loader", {})])
+# @media rules cannot be inlined, so they stay in a <style> block.
+_INLINER = css_inline.CSSInliner(keep_style_tags=False, keep_at_rules=True, load_remote_stylesheets=False)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    html: str
+    text: str
+
+
+def _render(source: str, data: dict[str, Any], *, autoescape: bool) -> str:
+    try:
+        template = _ENGINE.from_string(source)
+    except TemplateSyntaxError as exc:
+        raise EmailRenderError(str(exc)) from exc
+    return template.render(Context(data, autoescape=autoescape))
+
+
+def html_to_text(html: str) -> str:
+    return get_text(html).strip()
+
+
+def email_render(*, subject: str, html: str, text: str, data: dict[str, Any] | None = None) -> Rendered:
+    """Render subject, HTML and text as templates, inline CSS, and derive text when absent.
+
+    Without `data` the bodies are taken as written (a plain send, not a
+    template), so a literal `{{` in a body is left alone.
+    """
+    if data is not None:
+        subject = _render(subject, data, autoescape=False)
+        html = _render(html, data, autoescape=True) if html else ""
+        text = _render(text, data, autoescape=False) if text else ""
+    # Line breaks in a rendered subject would be a header injection; the
+    # subject is one line by definition.
+    subject = " ".join(subject.split())
+    if html:
+        try:
+            html = _INLINER.inline(html)
+        except ValueError as exc:  # css-inline refuses only CSS it cannot parse
+            raise EmailRenderError(f"Could not inline the HTML's CSS: {exc}") from exc
+    if not text and html:
+        text = html_to_text(html)
+    return Rendered(subject=subject, html=html, text=text)
+
+
+_PREVIEW_TAGS = nh3.ALLOWED_TAGS | {
+    "html",
+    "body",
+    "head",
+    "style",
+    "center",
+    "font",
+    "table",
+    "tbody",
+    "thead",
+    "tfoot",
+    "tr",
+    "td",
+    "th",
+    "span",
+    "div",
+    "img",
+    "hr",
+}
+_PREVIEW_ATTRIBUTES: dict[str, set[str]] = {
+    "*": {
+        "style",
+        "class",
+        "align",
+        "width",
+        "height",
+        "bgcolor",
+        "color",
+        "valign",
+        "border",
+        "cellpadding",
+        "cellspacing",
+        "title",
+        "dir",
+        "lang",
+    },
+    "a": {"href", "title"},
+    "img": {"src", "alt", "width", "height"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan"},
+}
+
+
+def html_sanitise(html: str) -> str:
+    """HTML safe to show a signed-in user: no scripts, handlers, forms or frames."""
+    return nh3.clean(
+        html,
+        tags=_PREVIEW_TAGS - {"style"},
+        attributes=_PREVIEW_ATTRIBUTES,
+        url_schemes={"http", "https", "mailto", "cid"},
+        link_rel="noopener noreferrer nofollow",
+    )

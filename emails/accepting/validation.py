@@ -1,0 +1,373 @@
+"""Every rule a send must pass, whoever asks for it: the API, the composer, a command, a bulk send.
+
+`email_request_check` reads an EmailDraft and either returns the checked
+EmailRequest that `email_queue` stores, or raises ValidationFailed with every
+problem it found at once, each at its field's path in the seeds' request
+vocabulary (`to`, `htmlContent`, `s3Attachments`, ...). Rendering the
+template is part of the check, so a broken template is a field error too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+from core.errors import FieldErrors
+from core.text import json_problems, text_problem, uuid_parse
+from emails.accepting.addresses import Address, address_entries, address_parse
+from emails.accepting.attachments import AttachmentSpec, raw_message_estimate
+from emails.accepting.draft import EmailDraft, Recipients, StoredAttachment
+from emails.accepting.rendering import Rendered, email_render
+from emails.choices import Category, Priority
+from emails.exceptions import EmailRenderError
+from emails.models import Template
+from files.choices import ALLOWED_CONTENT_TYPES
+from files.inspection import content_problem_of_bytes
+from files.naming import name_problem
+from files.selectors import files_attachable
+
+MAX_PER_FIELD = 50
+MAX_RECIPIENTS = 100
+MAX_SUBJECT = 200
+MAX_BODY = 50_000
+MAX_TEMPLATE_ID = 100
+MAX_CLIENT_ID = 100
+MAX_TAGS = 50
+MAX_TAG_LENGTH = 256
+MAX_IDEMPOTENCY_KEY = 255
+REQUIRED = "This field is required."
+
+
+def _too_long(limit: int) -> str:
+    return f"Ensure this field has no more than {limit} characters."
+
+
+def _mb(size: float) -> str:
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+@dataclass(frozen=True)
+class EmailRequest:
+    """A send that passed every rule, rendered: what `email_queue` stores. Made by `email_request_check` only."""
+
+    to: list[Address]
+    cc: list[Address]
+    bcc: list[Address]
+    rendered: Rendered
+    template: Template | None
+    template_data: dict[str, Any]
+    category: str
+    priority: str
+    reply_to: str
+    client_id: str
+    tags: dict[str, str]
+    custom_data: dict[str, Any]
+    attachments: list[AttachmentSpec]
+
+    @property
+    def recipient_count(self) -> int:
+        return len(self.to) + len(self.cc) + len(self.bcc)
+
+    def fingerprint(self) -> str:
+        """What an Idempotency-Key's replay compares: the same checked request, however it was spelled."""
+        data = {
+            "recipients": [[(a.address, a.name) for a in kind] for kind in (self.to, self.cc, self.bcc)],
+            "rendered": [self.rendered.subject, self.rendered.html, self.rendered.text],
+            "template": str(self.template.pk) if self.template else None,
+            "template_data": self.template_data,
+            "fields": [self.category, self.priority, self.reply_to, self.client_id],
+            "tags": self.tags,
+            "custom_data": self.custom_data,
+            "attachments": [str(spec) for spec in self.attachments],
+        }
+        return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def email_request_check(*, owner: User, draft: EmailDraft) -> EmailRequest:
+    """The checked, rendered request; ValidationFailed with every problem of the draft otherwise."""
+    errors = FieldErrors(draft.problems)
+    to, cc, bcc = (_recipients(errors, name, value) for name, value in (("to", draft.to), ("cc", draft.cc),
+                                                                          ("bcc", draft.bcc)))  # fmt: skip
+    if not to and not errors.has("to"):
+        errors.add(("to",), REQUIRED, "required")
+    if len(to) + len(cc) + len(bcc) > MAX_RECIPIENTS:
+        errors.add(("recipients",), f"Total recipients cannot exceed {MAX_RECIPIENTS}.", "recipients_too_many")
+    to, cc, bcc = _dedupe(to, cc, bcc)
+
+    template = _template(errors, draft.template)
+    subject = _single_line(errors, "subject", draft.subject.strip(), MAX_SUBJECT)
+    if not subject and not draft.template and not errors.has("subject"):
+        errors.add(("subject",), REQUIRED, "required")
+    html = _body(errors, "htmlContent", draft.html)
+    text = _body(errors, "textContent", draft.text)
+    if not (draft.html or draft.text or draft.template) and not errors.has("htmlContent") and not errors.has(
+        "textContent"
+    ):
+        errors.add(
+            ("content",), "Either htmlContent or textContent (or a templateId) must be provided.", "content_missing"
+        )
+    template_data = _data(errors, "templateData", draft.template_data)
+    custom_data = _data(errors, "customData", draft.custom_data)
+    tags = _tags(errors, draft.tags)
+    category = _choice(errors, "category", draft.category, Category.values, required=True)
+    priority = _choice(errors, "priority", draft.priority or Priority.NORMAL, Priority.values)
+    reply_to = _reply_to(errors, draft.reply_to)
+    client_id = _single_line(errors, "clientId", draft.client_id.strip(), MAX_CLIENT_ID)
+    attachments = _attachments(errors, owner, draft)
+    if attachments:
+        _raw_size_check(errors, draft, template, template_data, attachments)
+
+    rendered = None
+    content_fields = ("subject", "htmlContent", "textContent", "templateId", "templateData", "content")
+    if not any(errors.has(name) for name in content_fields):
+        rendered = _render(errors, subject, html, text, template, template_data)
+    errors.raise_any()
+    assert rendered is not None  # no error, so rendering ran and succeeded
+    return EmailRequest(
+        to=to, cc=cc, bcc=bcc, rendered=rendered, template=template, template_data=template_data,
+        category=category, priority=priority, reply_to=reply_to.lower(), client_id=client_id, tags=tags,
+        custom_data=custom_data, attachments=attachments,
+    )  # fmt: skip
+
+
+def idempotency_key_check(key: str) -> None:
+    errors = FieldErrors()
+    if len(key) > MAX_IDEMPOTENCY_KEY:
+        errors.add(("Idempotency-Key",), f"At most {MAX_IDEMPOTENCY_KEY} characters.")
+    elif problem := text_problem(key, single_line=True):
+        errors.add(("Idempotency-Key",), problem)
+    errors.raise_any()
+
+
+def _recipients(errors: FieldErrors, name: str, value: Recipients) -> list[Address]:
+    if errors.has(name):
+        return []
+    if isinstance(value, str):
+        entries: list[tuple[tuple[str | int, ...], str]] = [((name,), entry) for entry in address_entries(value)]
+    else:
+        entries = [((name, index), item) for index, item in enumerate(value)]
+    found = []
+    for path, entry in entries:
+        try:
+            found.append(address_parse(entry))
+        except ValueError as exc:
+            errors.add(path, str(exc), "address_invalid")
+    if len(found) > MAX_PER_FIELD:
+        errors.add((name,), f"At most {MAX_PER_FIELD} addresses.", "field_too_many")
+    return found
+
+
+def _dedupe(*fields: list[Address]) -> list[list[Address]]:
+    """An address given twice gets one copy, in the first field it appears in (To, then Cc, then Bcc)."""
+    seen: set[str] = set()
+    result = []
+    for addresses in fields:
+        kept = []
+        for item in addresses:
+            if item.address not in seen:
+                seen.add(item.address)
+                kept.append(item)
+        result.append(kept)
+    return result
+
+
+def _single_line(errors: FieldErrors, name: str, value: str, limit: int) -> str:
+    if errors.has(name):
+        return ""
+    if problem := text_problem(value, single_line=True):
+        errors.add((name,), problem)
+    elif len(value) > limit:
+        errors.add((name,), _too_long(limit))
+    return value
+
+
+def _body(errors: FieldErrors, name: str, value: str) -> str:
+    if errors.has(name):
+        return ""
+    if problem := text_problem(value):
+        errors.add((name,), problem)
+    elif len(value) > MAX_BODY:
+        errors.add((name,), _too_long(MAX_BODY))
+    return value
+
+
+def _template(errors: FieldErrors, value: str) -> Template | None:
+    if not value or errors.has("templateId"):
+        return None
+    if len(value) > MAX_TEMPLATE_ID or text_problem(value, single_line=True):
+        errors.add(("templateId",), f"No template {value[:MAX_TEMPLATE_ID]!r}.")
+        return None
+    lookup = {"pk": value} if uuid_parse(value) is not None else {"slug": value}
+    template = Template.objects.filter(**lookup).first()
+    if template is None:
+        errors.add(("templateId",), f"No template {value!r}.", "template_unknown")
+    return template
+
+
+def _data(errors: FieldErrors, name: str, value: dict[str, Any]) -> dict[str, Any]:
+    if errors.has(name):
+        return {}
+    for path, problem in json_problems(
+        value, max_bytes=settings.EMAIL_DATA_MAX_BYTES, max_depth=settings.EMAIL_DATA_MAX_DEPTH
+    ):
+        errors.add((name, *path), problem)
+    return value
+
+
+def _tags(errors: FieldErrors, value: dict[str, Any]) -> dict[str, str]:
+    if errors.has("tags"):
+        return {}
+    if len(value) > MAX_TAGS:
+        errors.add(("tags",), f"At most {MAX_TAGS} tags.")
+        return {}
+    tags: dict[str, str] = {}
+    for key, tag in value.items():
+        if text_problem(str(key), single_line=True):
+            errors.add(("tags",), "A tag's name must be one line, without control characters or unpaired surrogates.")
+        elif not isinstance(tag, str):
+            errors.add(("tags", key), "Not a valid string.")
+        elif problem := text_problem(tag):
+            errors.add(("tags", key), problem)
+        elif len(tag) > MAX_TAG_LENGTH:
+            errors.add(("tags", key), _too_long(MAX_TAG_LENGTH))
+        else:
+            tags[str(key)] = tag
+    return tags
+
+
+def _choice(errors: FieldErrors, name: str, value: str, choices: Sequence[str], *, required: bool = False) -> str:
+    if errors.has(name):
+        return ""
+    if not value:
+        if required:
+            errors.add((name,), REQUIRED, "required")
+        return value
+    if value not in choices:
+        errors.add((name,), f'"{value[:100]}" is not a valid choice.', "choice_invalid")
+    return value
+
+
+def _reply_to(errors: FieldErrors, value: str) -> str:
+    value = value.strip()
+    if not value or errors.has("replyTo"):
+        return ""
+    try:
+        if text_problem(value, single_line=True) or len(value) > 254:
+            raise ValidationError("invalid")
+        validate_email(value)
+    except ValidationError:
+        errors.add(("replyTo",), "Enter a valid email address.", "address_invalid")
+    return value
+
+
+def _attachments(errors: FieldErrors, owner: User, draft: EmailDraft) -> list[AttachmentSpec]:
+    """The inline then the stored attachments, each checked; the limits across all of them (SPEC section 6)."""
+    specs: list[AttachmentSpec] = []
+    inline, stored = draft.attachments, draft.stored_attachments
+    if not inline and not stored:
+        return specs
+    field = "attachments" if inline else "s3Attachments"
+    limit = settings.EMAIL_ATTACHMENTS_MAX_COUNT
+    for name, items in (("attachments", inline), ("s3Attachments", stored)):
+        if len(items) > limit:
+            errors.add((name,), f"Ensure this field has no more than {limit} elements.", "attachments_too_many")
+    if len(inline) + len(stored) > limit and not errors.has(field):
+        errors.add((field,), f"At most {limit} attachments per email.", "attachments_too_many")
+    for index, item in enumerate(inline):
+        path = ("attachments", index)
+        if errors.has(*path):
+            continue
+        problem_count = len(errors)
+        if problem := name_problem(item.filename):
+            errors.add((*path, "filename"), problem)
+        if item.content_type not in ALLOWED_CONTENT_TYPES:
+            errors.add((*path, "contentType"), f'"{item.content_type[:100]}" is not a valid choice.')
+        elif not item.content:
+            errors.add((*path, "content"), "An attachment must not be empty.")
+        elif problem := content_problem_of_bytes(content_type=item.content_type, content=item.content):
+            errors.add((*path, "content"), problem)
+        if len(errors) == problem_count:
+            specs.append(AttachmentSpec(filename=item.filename, content_type=item.content_type, content=item.content))
+    inline_bytes = sum(len(item.content) for item in inline)
+    if inline_bytes > settings.EMAIL_INLINE_ATTACHMENTS_MAX_BYTES:
+        errors.add(
+            ("attachments",),
+            f"Inline attachments are at most {_mb(settings.EMAIL_INLINE_ATTACHMENTS_MAX_BYTES)} in all; "
+            f"these are {_mb(inline_bytes)}.",
+        )
+    for index, ref in enumerate(stored):
+        if not errors.has("s3Attachments", index):
+            spec = _stored(errors, owner, index, ref)
+            if spec is not None:
+                specs.append(spec)
+    return specs
+
+
+def _stored(errors: FieldErrors, owner: User, index: int, ref: StoredAttachment) -> AttachmentSpec | None:
+    """One of the sender's completed files (or a public one): the permission check is this lookup."""
+    path = ("s3Attachments", index)
+    if ref.file_id is None and not ref.key:
+        errors.add((*path, "fileId"), "Give the file's fileId or its key.")
+        return None
+    where = "fileId" if ref.file_id is not None else "key"
+    lookup: dict[str, object] = {"pk": ref.file_id} if ref.file_id is not None else {"key": ref.key}
+    file = files_attachable(user=owner).filter(**lookup).first()
+    if file is None:
+        errors.add((*path, where), "No such completed file among yours or the public ones.", "file_unknown")
+        return None
+    problems = len(errors)
+    if file.size > settings.EMAIL_STORED_ATTACHMENT_MAX_BYTES:
+        errors.add(
+            (*path, where), f"Stored attachments are at most {_mb(settings.EMAIL_STORED_ATTACHMENT_MAX_BYTES)} each."
+        )
+    if ref.content_type and ref.content_type != file.content_type:
+        errors.add((*path, "contentType"), f"Does not match the stored file, which is {file.content_type}.")
+    if ref.filename and (problem := name_problem(ref.filename)):
+        errors.add((*path, "filename"), problem)
+    if len(errors) > problems:
+        return None
+    return AttachmentSpec(filename=ref.filename or file.original_name, content_type=file.content_type, file=file)
+
+
+def _raw_size_check(
+    errors: FieldErrors,
+    draft: EmailDraft,
+    template: Template | None,
+    template_data: dict[str, Any],
+    attachments: list[AttachmentSpec],
+) -> None:
+    """The raw message SES takes is bounded: bodies and attachments, encoded, estimated before anything is stored."""
+    body_bytes = sum(len(value.encode(errors="replace")) for value in (draft.subject, draft.html, draft.text))
+    if template is not None:
+        body_bytes += len(template.html.encode()) + len(template.text.encode())
+        body_bytes += len(json.dumps(template_data, default=str).encode(errors="replace"))
+    estimate = raw_message_estimate(body_bytes=body_bytes, attachment_sizes=[spec.size for spec in attachments])
+    if estimate > settings.EMAIL_RAW_MESSAGE_MAX_BYTES:
+        field = "attachments" if draft.attachments else "s3Attachments"
+        errors.add(
+            (field,),
+            f"This email would be about {_mb(estimate)} once encoded, over the "
+            f"{_mb(settings.EMAIL_RAW_MESSAGE_MAX_BYTES)} SES accepts in one message, so it cannot be sent. "
+            "Attach fewer or smaller files, or send a download link instead.",
+            "message_too_large",
+        )
+
+
+def _render(
+    errors: FieldErrors, subject: str, html: str, text: str, template: Template | None, data: dict[str, Any]
+) -> Rendered | None:
+    try:
+        if template is not None:
+            return email_render(subject=subject or template.subject, html=template.html, text=template.text, data=data)
+        return email_render(subject=subject, html=html, text=text)
+    except EmailRenderError as exc:
+        errors.add(("content",), f"The template could not be rendered: {exc}", "render_failed")
+        return None

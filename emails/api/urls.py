@@ -1,0 +1,20 @@
+"""`/api/email...`: the seeds' clients call these paths without a trailing slash; both work."""
+
+from __future__ import annotations
+
+from django.urls import re_path
+
+from core.rest.routers import OptionalSlashRouter
+from emails.api import messages, suppressions, webhook
+
+router = OptionalSlashRouter()
+router.register("email/suppressions", suppressions.SuppressionViewSet, basename="suppression")
+router.register("email/reputation/holds", suppressions.ReputationHoldViewSet, basename="reputation-hold")
+router.register("email/reputation", suppressions.ReputationViewSet, basename="reputation")
+router.register("email", messages.MessageViewSet, basename="email")
+
+urlpatterns = [
+    # SNS signs its posts and has no session or token: a plain view, outside DRF's authentication.
+    re_path(r"^email/webhook/?$", webhook.sns_webhook, name="email-webhook"),
+    *router.urls,
+]

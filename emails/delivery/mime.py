@@ -1,0 +1,76 @@
+"""Building the MIME that leaves, with Django's mail classes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from email.mime.base import MIMEBase
+
+from django.core.mail import EmailMultiAlternatives
+
+from emails.choices import Category, RecipientKind
+from emails.models import Message, Recipient
+from emails.suppression import unsubscribe_url
+
+# SES counts every address in To, Cc and Bcc against this, per call.
+SES_MAX_ADDRESSES_PER_CALL = 50
+
+
+def ses_group_size(category: str) -> int:
+    """Marketing goes one recipient per call, so each carries its own unsubscribe link (RFC 8058)."""
+    return 1 if category == Category.MARKETING else SES_MAX_ADDRESSES_PER_CALL
+
+
+def ses_call_count(*, addresses: int, category: str = "") -> int:
+    """How many SES calls a send to this many addresses becomes."""
+    size = ses_group_size(category)
+    return -(-addresses // size)
+
+
+def recipient_groups(
+    recipients: Sequence[Recipient], size: int = SES_MAX_ADDRESSES_PER_CALL
+) -> Iterator[list[Recipient]]:
+    """Split recipients, in order, into groups SES accepts in one call."""
+    for start in range(0, len(recipients), size):
+        yield list(recipients[start : start + size])
+
+
+def email_build(
+    *, message: Message, group: Sequence[Recipient], attachments: Sequence[MIMEBase] = ()
+) -> EmailMultiAlternatives:
+    """The message for one group: its headers show only that group's To and Cc.
+
+    `attachments` are the parts emails.delivery.parts read from storage.
+
+    Django encodes non-ASCII subjects and names, and raises BadHeaderError on
+    a line break in any header, so nothing can be injected here.
+    """
+    to = [r.formatted() for r in group if r.kind == RecipientKind.TO]
+    cc = [r.formatted() for r in group if r.kind == RecipientKind.CC]
+    bcc = [r.formatted() for r in group if r.kind == RecipientKind.BCC]
+    headers = {
+        # SES copies these tags into every event it publishes for the call,
+        # which lets events find the message even before its MessageId is known.
+        "X-SES-MESSAGE-TAGS": f"crm_message_id={message.id}, category={message.category}",
+    }
+    if message.category == Category.MARKETING and len(group) == 1:
+        # RFC 8058 one-click unsubscribe: mail providers POST to the link.
+        link = unsubscribe_url(address=group[0].address, category=message.category)
+        headers["List-Unsubscribe"] = f"<{link}>"
+        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    email = EmailMultiAlternatives(
+        subject=message.subject,
+        body=message.text_body or message.html_body,
+        from_email=message.from_email,
+        to=to,
+        cc=cc,
+        bcc=bcc,
+        reply_to=[message.reply_to] if message.reply_to else None,
+        headers=headers,
+    )
+    if message.html_body and message.text_body:
+        email.attach_alternative(message.html_body, "text/html")
+    elif message.html_body:
+        email.content_subtype = "html"
+    for part in attachments:
+        email.attach(part)
+    return email

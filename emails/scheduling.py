@@ -1,0 +1,31 @@
+"""The email tasks by name, and scheduling them once the current transaction commits.
+
+The wings schedule work through these functions and never import
+emails.tasks, the only module that knows both delivery and tracking.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from core.tasks import task_schedule
+from emails.choices import Priority
+
+SEND_TASK = "emails.tasks.email_send_task"
+DRAIN_TASK = "emails.tasks.email_drain_task"
+SWEEP_TASK = "emails.tasks.email_sweep_task"
+NOTIFICATIONS_TASK = "emails.tasks.notification_process_task"
+
+# Celery priority (0 is served first with the Redis transport's priority
+# order), so urgent and high mail jumps the queue.
+CELERY_PRIORITY: dict[str, int] = {Priority.URGENT: 0, Priority.HIGH: 2, Priority.NORMAL: 5, Priority.LOW: 8}
+
+
+def email_send_schedule(*, message_id: uuid.UUID, priority: str, countdown: float = 0) -> None:
+    """Have a worker deliver the message after the current transaction commits (in `countdown` seconds)."""
+    task_schedule(SEND_TASK, str(message_id), priority=CELERY_PRIORITY.get(priority, 5), countdown=countdown)
+
+
+def notifications_apply_schedule() -> None:
+    """Have a worker apply the stored SNS notifications not applied yet."""
+    task_schedule(NOTIFICATIONS_TASK)

@@ -1,0 +1,28 @@
+"""The suppression wing: who may not receive what (bounces, complaints, unsubscribes, staff), and the reputation guard.
+
+Delivery asks it who is suppressed and whether marketing is held; tracking
+tells it about bounces and complaints. It knows neither of them.
+"""
+
+from emails.suppression.reputation import (
+    reputation_check,
+    reputation_hold_active,
+    reputation_rates,
+    reputation_resume,
+)
+from emails.suppression.services import SuppressionList, suppression_add, suppression_lift, suppression_reason_text
+from emails.suppression.unsubscribe import unsubscribe, unsubscribe_token_read, unsubscribe_url
+
+__all__ = [
+    "SuppressionList",
+    "reputation_check",
+    "reputation_hold_active",
+    "reputation_rates",
+    "reputation_resume",
+    "suppression_add",
+    "suppression_lift",
+    "suppression_reason_text",
+    "unsubscribe",
+    "unsubscribe_token_read",
+    "unsubscribe_url",
+]

@@ -1,0 +1,90 @@
+"""Migrations that move data: run for real, back and forth, on whichever database the suite runs on."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+LATEST = [("emails", "0007_attachment_from_files"), ("files", "0002_attachment_moves_to_emails")]
+
+
+@pytest.fixture
+def migrate() -> Iterator[Any]:
+    """Migrate to the given nodes and return their apps; the database is migrated forward again afterwards."""
+
+    def to(targets: list[tuple[str, str]]) -> Any:
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(targets)
+        return executor.loader.project_state(targets).apps
+
+    yield to
+    to(LATEST)
+
+
+def _message(apps: Any, **fields: Any) -> Any:
+    User = apps.get_model("auth", "User")
+    owner, _ = User.objects.get_or_create(username="migrated")
+    Message = apps.get_model("emails", "Message")
+    return Message.objects.create(owner=owner, from_email="a@example.com", subject="s", category="system", **fields)
+
+
+def _file(apps: Any, name: str) -> Any:
+    File = apps.get_model("files", "File")
+    owner = apps.get_model("auth", "User").objects.get(username="migrated")
+    return File.objects.create(
+        key=f"attachment/1/{name}", file_name=name, original_name=name, content_type="application/pdf",
+        size=3, max_size=3, category="attachment", status="completed", owner=owner,
+    )  # fmt: skip
+
+
+def test_the_attachment_count_is_filled_in_for_messages_queued_before_it(migrate: Any) -> None:
+    apps = migrate([("emails", "0004_claim_index"), ("files", "0001_initial")])
+    with_files, without = _message(apps), _message(apps)
+    Attachment = apps.get_model("files", "Attachment")
+    for position, name in enumerate(["a.pdf", "b.pdf"]):
+        Attachment.objects.create(
+            message=with_files, file=_file(apps, name), filename=name, content_type="application/pdf", size=3,
+            position=position,
+        )  # fmt: skip
+
+    apps = migrate([("emails", "0005_send_path_writes")])
+
+    counts = dict(apps.get_model("emails", "Message").objects.values_list("pk", "attachment_count"))
+    assert counts == {with_files.pk: 2, without.pk: 0}
+
+
+def test_attachments_move_to_the_emails_app_with_every_row_and_back(migrate: Any) -> None:
+    apps = migrate([("emails", "0006_partial_send_indexes"), ("files", "0001_initial")])
+    message = _message(apps)
+    rows = []
+    for position, name in enumerate(["contract.pdf", "annex.pdf", "prices.pdf"]):
+        rows.append(
+            apps.get_model("files", "Attachment").objects.create(
+                message=message, file=_file(apps, name), filename=name, content_type="application/pdf", size=3,
+                position=position,
+            )  # fmt: skip
+        )
+    before = sorted((r.pk, r.message_id, r.file_id, r.filename, r.position) for r in rows)
+
+    apps = migrate(LATEST)
+
+    moved = apps.get_model("emails", "Attachment")
+    assert moved._meta.db_table == "emails_attachment"
+    after = sorted(moved.objects.values_list("pk", "message_id", "file_id", "filename", "position"))
+    assert after == before
+    # The same message still finds its attachments, in order.
+    assert list(apps.get_model("emails", "Message").objects.get(pk=message.pk).attachments.values_list(
+        "filename", flat=True
+    ).order_by("position")) == ["contract.pdf", "annex.pdf", "prices.pdf"]  # fmt: skip
+
+    apps = migrate([("emails", "0006_partial_send_indexes"), ("files", "0001_initial")])
+
+    back = apps.get_model("files", "Attachment")
+    assert sorted(back.objects.values_list("pk", "message_id", "file_id", "filename", "position")) == before
