@@ -31,7 +31,7 @@ def task_schedule(name: str, *args: Any, priority: int = 5, countdown: float = 0
     transaction.on_commit(partial(_run, name, args, priority, countdown), robust=True)
 
 
-def task_registered(name: str) -> Task:
+def task_registered(name: str) -> Task[Any, Any]:
     """The task called `name`, importing every app's tasks module first if it is not known yet."""
     tasks = current_app.tasks
     if name not in tasks:
@@ -66,11 +66,11 @@ def _in_process_executor() -> ThreadPoolExecutor:
         return _executor
 
 
-def _submit(task: Task, args: tuple[Any, ...]) -> None:
+def _submit(task: Task[Any, Any], args: tuple[Any, ...]) -> None:
     _in_process_executor().submit(task_run_isolated, task, args)
 
 
-def task_run_isolated(task: Task, args: tuple[Any, ...] = ()) -> None:
+def task_run_isolated(task: Task[Any, Any], args: tuple[Any, ...] = ()) -> None:
     """Run a task in a thread of its own work: fresh connections, and an error logged rather than raised."""
     close_old_connections()
     try:

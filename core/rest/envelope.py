@@ -27,10 +27,12 @@ def failure(error: str, *, status: int, details: list[dict[str, Any]] | None = N
     return Response(body, status=status)
 
 
-_schemas: dict[str, type[serializers.Serializer]] = {}
+_schemas: dict[str, type[serializers.Serializer[Any]]] = {}
 
 
-def envelope_schema(name: str, data: serializers.Field | type[serializers.Serializer]) -> type[serializers.Serializer]:
+def envelope_schema(
+    name: str, data: serializers.Field[Any, Any, Any, Any] | type[serializers.Serializer[Any]]
+) -> type[serializers.Serializer[Any]]:
     """A serializer class (schema only) for a successful answer whose `data` is `data`, named `<name>Response`."""
     if name in _schemas:
         return _schemas[name]
@@ -49,12 +51,12 @@ def envelope_schema(name: str, data: serializers.Field | type[serializers.Serial
     return schema
 
 
-class ErrorDetailSerializer(serializers.Serializer):
+class ErrorDetailSerializer(serializers.Serializer[Any]):
     path = serializers.ListField(child=serializers.JSONField(), help_text="Keys and indexes to the offending value.")
     message = serializers.CharField()
 
 
-class ErrorSerializer(serializers.Serializer):
+class ErrorSerializer(serializers.Serializer[Any]):
     """A refused request: what went wrong, and for invalid data every problem with its place."""
 
     success = serializers.BooleanField(default=False)
@@ -62,13 +64,13 @@ class ErrorSerializer(serializers.Serializer):
     details = ErrorDetailSerializer(many=True, required=False)
 
 
-class PaginationSerializer(serializers.Serializer):
+class PaginationSerializer(serializers.Serializer[Any]):
     page = serializers.IntegerField()
     limit = serializers.IntegerField()
     total = serializers.IntegerField()
     pages = serializers.IntegerField()
 
 
-def error_responses(*statuses: int) -> dict[int, type[serializers.Serializer]]:
+def error_responses(*statuses: int) -> dict[int, type[serializers.Serializer[Any]]]:
     """The error answers an endpoint documents (400, 401, 403 and 404 are the usual ones)."""
     return dict.fromkeys(statuses, ErrorSerializer)

@@ -18,7 +18,7 @@ from core.errors import FieldError
 from core.rest.errors import drf_field_errors
 
 
-def shapes_parse(serializer: serializers.Serializer, data: Any) -> tuple[dict[str, Any], list[FieldError]]:
+def shapes_parse(serializer: serializers.Serializer[Any], data: Any) -> tuple[dict[str, Any], list[FieldError]]:
     """Each writable field of `serializer` parsed from `data` on its own: (values, problems)."""
     if not isinstance(data, Mapping):
         kind = type(data).__name__

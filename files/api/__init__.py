@@ -1,0 +1,1 @@
+"""The REST API of stored files (a DRF viewset on a router)."""
