@@ -212,6 +212,7 @@ def phase_queue(n: int, reset: bool) -> None:
 
     from django.conf import settings
     from django.contrib.auth import get_user_model
+
     from emails.accepting import EmailDraft, email_queue
 
     if reset:

@@ -15,7 +15,7 @@ MAX_ID = 2**63 - 1
 SORT_BY_CHOICES = sorted(SORT_FIELDS)
 
 
-class EmailQuerySerializer(serializers.Serializer):
+class EmailQuerySerializer(serializers.Serializer[Any]):
     """The log's query string: the seeds' filters plus sorting."""
 
     page = serializers.IntegerField(min_value=1, max_value=MAX_ID, default=1)

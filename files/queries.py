@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import serializers
 
 from files.choices import FileCategory, FileStatus
@@ -12,7 +14,7 @@ MAX_ID = 2**63 - 1
 SORT_BY_CHOICES = sorted(SORT_FIELDS)
 
 
-class FileQuerySerializer(serializers.Serializer):
+class FileQuerySerializer(serializers.Serializer[Any]):
     """The seeds' file query string."""
 
     page = serializers.IntegerField(min_value=1, max_value=MAX_ID, default=1)

@@ -36,6 +36,9 @@ def _test_settings(settings: Any, tmp_path: Any) -> None:
     # moto's quota allows one recipient a second; pacing has its own tests.
     settings.EMAIL_PACE_SENDS = False
     settings.MEDIA_ROOT = tmp_path / "media"
+    # A million PBKDF2 rounds per test user is most of a suite's time; what
+    # is tested here is who may do what, not the hasher.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     # Local memory caches outlive a settings change: start every test empty.
     cache.clear()
@@ -83,8 +86,8 @@ def moto_server() -> Iterator[str]:
 
 @pytest.fixture
 def ses(settings: Any, moto_server: str) -> Any:
-    """SES answered by moto through the real django-ses backend, emptied; returns moto's SES backend."""
-    settings.EMAIL_BACKEND = "django_ses.SESBackend"
+    """SES answered by moto through our django-ses backend, emptied; returns moto's SES backend."""
+    settings.EMAIL_BACKEND = "emails.delivery.ses.SESBackend"
     settings.AWS_ACCESS_KEY_ID = "testing"
     settings.AWS_SECRET_ACCESS_KEY = "testing"
     settings.AWS_SES_REGION_ENDPOINT_URL = moto_server

@@ -32,11 +32,11 @@ def _render(source: str, data: dict[str, Any], *, autoescape: bool) -> str:
         template = _ENGINE.from_string(source)
     except TemplateSyntaxError as exc:
         raise EmailRenderError(str(exc)) from exc
-    return template.render(Context(data, autoescape=autoescape))
+    return str(template.render(Context(data, autoescape=autoescape)))
 
 
 def html_to_text(html: str) -> str:
-    return get_text(html).strip()
+    return str(get_text(html)).strip()
 
 
 def email_render(*, subject: str, html: str, text: str, data: dict[str, Any] | None = None) -> Rendered:

@@ -31,7 +31,7 @@ from files.choices import ALLOWED_CONTENT_TYPE_CHOICES
         "example": "Jane Doe <jane@example.com>",
     }
 )
-class AddressesField(serializers.Field):
+class AddressesField(serializers.Field[Any, Any, Any, Any]):
     """One address as a string, several in a comma-separated string, or a list of them (read by the service)."""
 
     default_error_messages = {"invalid_type": "Must be an email address or a list of email addresses."}
@@ -66,7 +66,7 @@ class Base64Field(serializers.CharField):
             self.fail("base64")
 
 
-class InlineAttachmentSerializer(serializers.Serializer):
+class InlineAttachmentSerializer(serializers.Serializer[Any]):
     """The seeds' `attachments` item: a base64 body, its name and its type."""
 
     filename = serializers.CharField(trim_whitespace=False)
@@ -74,7 +74,7 @@ class InlineAttachmentSerializer(serializers.Serializer):
     contentType = serializers.ChoiceField(choices=ALLOWED_CONTENT_TYPE_CHOICES)
 
 
-class StoredAttachmentSerializer(serializers.Serializer):
+class StoredAttachmentSerializer(serializers.Serializer[Any]):
     """The seeds' `s3Attachments` item: one of the caller's completed files (or a public one), by id or key."""
 
     fileId = serializers.UUIDField(required=False)
@@ -83,7 +83,7 @@ class StoredAttachmentSerializer(serializers.Serializer):
     contentType = serializers.CharField(required=False)
 
 
-class EmailSendSerializer(serializers.Serializer):
+class EmailSendSerializer(serializers.Serializer[Any]):
     """The seeds' `POST /api/email` body (limits: SPEC section 6, checked by the service)."""
 
     to = AddressesField(help_text="At most 50 addresses per field, 100 in all.")
@@ -143,7 +143,7 @@ def send_draft(data: Any) -> EmailDraft:
     )
 
 
-class RecipientSerializer(serializers.ModelSerializer):
+class RecipientSerializer(serializers.ModelSerializer[Any]):
     name = serializers.CharField(source="display_name")
     sesMessageId = serializers.CharField(source="ses_message_id")
     sentAt = serializers.DateTimeField(source="sent_at")
@@ -154,7 +154,7 @@ class RecipientSerializer(serializers.ModelSerializer):
         fields = ["address", "name", "kind", "status", "reason", "sesMessageId", "sentAt", "lastEventAt"]
 
 
-class EventSerializer(serializers.ModelSerializer):
+class EventSerializer(serializers.ModelSerializer[Any]):
     recipient = serializers.CharField(source="recipient.address", default=None)
     occurredAt = serializers.DateTimeField(source="occurred_at")
     sesMessageId = serializers.CharField(source="ses_message_id")
@@ -164,7 +164,7 @@ class EventSerializer(serializers.ModelSerializer):
         fields = ["type", "occurredAt", "recipient", "sesMessageId", "details"]
 
 
-class MessageSummarySerializer(serializers.ModelSerializer):
+class MessageSummarySerializer(serializers.ModelSerializer[Any]):
     messageId = serializers.UUIDField(source="id")
     emailLogId = serializers.UUIDField(source="id")
     userId = serializers.IntegerField(source="owner_id")
@@ -268,22 +268,22 @@ class MessageDetailSerializer(MessageSummarySerializer):
 # --- What the other endpoints answer (schema and, where shaped here, the data) ---------------
 
 
-class CountByStatusSerializer(serializers.Serializer):
+class CountByStatusSerializer(serializers.Serializer[Any]):
     status = serializers.CharField()
     count = serializers.IntegerField()
 
 
-class CountByCategorySerializer(serializers.Serializer):
+class CountByCategorySerializer(serializers.Serializer[Any]):
     category = serializers.CharField()
     count = serializers.IntegerField()
 
 
-class CountByPrioritySerializer(serializers.Serializer):
+class CountByPrioritySerializer(serializers.Serializer[Any]):
     priority = serializers.CharField()
     count = serializers.IntegerField()
 
 
-class EmailStatsSerializer(serializers.Serializer):
+class EmailStatsSerializer(serializers.Serializer[Any]):
     totalEmails = serializers.IntegerField()
     totalRecipients = serializers.IntegerField()
     totalSent = serializers.IntegerField()
@@ -295,7 +295,7 @@ class EmailStatsSerializer(serializers.Serializer):
     byPriority = CountByPrioritySerializer(many=True)
 
 
-class EmailQueuedSerializer(serializers.Serializer):
+class EmailQueuedSerializer(serializers.Serializer[Any]):
     messageId = serializers.UUIDField()
     emailLogId = serializers.UUIDField()
     status = serializers.CharField()
@@ -304,14 +304,14 @@ class EmailQueuedSerializer(serializers.Serializer):
     idempotentReplay = serializers.BooleanField()
 
 
-class QuotaUsageSerializer(serializers.Serializer):
+class QuotaUsageSerializer(serializers.Serializer[Any]):
     deliveryAttempts = serializers.IntegerField()
     bounces = serializers.IntegerField()
     complaints = serializers.IntegerField()
     rejects = serializers.IntegerField()
 
 
-class QuotaSerializer(serializers.Serializer):
+class QuotaSerializer(serializers.Serializer[Any]):
     maxSend24Hour = serializers.FloatField()
     maxSendRate = serializers.FloatField()
     sentLast24Hours = serializers.FloatField()

@@ -25,7 +25,7 @@ from emails.selectors import reputation_hold_get, reputation_holds_active, suppr
 from emails.suppression import reputation_rates, reputation_resume, suppression_add, suppression_lift
 
 
-class SuppressionSerializer(serializers.ModelSerializer):
+class SuppressionSerializer(serializers.ModelSerializer[Any]):
     createdAt = serializers.DateTimeField(source="created_at", read_only=True)
     liftedAt = serializers.DateTimeField(source="lifted_at", read_only=True)
     liftedBy = serializers.CharField(source="lifted_by.get_username", read_only=True, default=None)
@@ -36,13 +36,13 @@ class SuppressionSerializer(serializers.ModelSerializer):
         fields = ["id", "address", "scope", "reason", "detail", "eventId", "createdAt", "liftedAt", "liftedBy"]
 
 
-class SuppressionCreateSerializer(serializers.Serializer):
+class SuppressionCreateSerializer(serializers.Serializer[Any]):
     address = serializers.EmailField(max_length=254)
     scope = serializers.ChoiceField(choices=SUPPRESSION_SCOPES, default="all")
     detail = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
 
-class SuppressionQuerySerializer(serializers.Serializer):
+class SuppressionQuerySerializer(serializers.Serializer[Any]):
     page = serializers.IntegerField(min_value=1, max_value=2**63 - 1, default=1)
     limit = serializers.IntegerField(min_value=1, max_value=100, default=20)
     search = serializers.CharField(required=False, allow_blank=True, max_length=254)
@@ -51,7 +51,7 @@ class SuppressionQuerySerializer(serializers.Serializer):
     active = serializers.BooleanField(default=True)
 
 
-class HoldSerializer(serializers.ModelSerializer):
+class HoldSerializer(serializers.ModelSerializer[Any]):
     startedAt = serializers.DateTimeField(source="started_at")
 
     class Meta:
@@ -59,7 +59,7 @@ class HoldSerializer(serializers.ModelSerializer):
         fields = ["id", "category", "reason", "startedAt"]
 
 
-class RatesSerializer(serializers.Serializer):
+class RatesSerializer(serializers.Serializer[Any]):
     sent = serializers.IntegerField()
     bounced = serializers.IntegerField()
     complaints = serializers.IntegerField()

@@ -16,9 +16,9 @@ from typing import Any
 import moto.ses.models
 from django.conf import settings
 from django.core.mail import EmailMessage
-from django_ses import SESBackend
 from moto.server import ThreadedMotoServer
 
+from emails.delivery.ses import SESBackend
 from emails.dev.simulator import SimulatedCall, simulated_call, simulator_publish
 
 logger = logging.getLogger(__name__)
@@ -77,9 +77,12 @@ class EmulatedSESBackend(SESBackend):
         self._simulated: list[SimulatedCall] = []
 
     def open(self) -> bool | None:
-        created = super().open()
+        created: bool | None = super().open()
         if created is not False and self.connection is not None:
-            self.connection.meta.events.register("after-call.ses.GetSendQuota", _realistic_quota)
+            # The client is shared (emails.delivery.ses): the hook is registered once on it.
+            self.connection.meta.events.register(
+                "after-call.ses.GetSendQuota", _realistic_quota, unique_id="crm-emulated-quota"
+            )
             # moto, like SES in the sandbox, refuses unverified senders.
             domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2]
             self.connection.verify_domain_identity(Domain=domain)

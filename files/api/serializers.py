@@ -15,7 +15,7 @@ from files.choices import ALLOWED_CONTENT_TYPE_CHOICES, FileCategory
 from files.models import File
 
 
-class FileUploadRequestSerializer(serializers.Serializer):
+class FileUploadRequestSerializer(serializers.Serializer[Any]):
     """The seeds' upload-URL request body."""
 
     fileName = serializers.CharField(trim_whitespace=False, allow_blank=True)
@@ -28,13 +28,13 @@ class FileUploadRequestSerializer(serializers.Serializer):
     departmentId = serializers.CharField(required=False, allow_blank=True)
 
 
-class FileCompleteSerializer(serializers.Serializer):
+class FileCompleteSerializer(serializers.Serializer[Any]):
     fileId = serializers.UUIDField()
     # The seeds' clients send it; the size is measured in storage instead.
     actualSize = serializers.IntegerField(required=False, help_text="Ignored: the server measures the stored object.")
 
 
-class FileMetadataSerializer(serializers.Serializer):
+class FileMetadataSerializer(serializers.Serializer[Any]):
     uploadedBy = serializers.CharField()
     checksum = serializers.CharField()
     tags = serializers.ListField(child=serializers.CharField())
@@ -42,20 +42,20 @@ class FileMetadataSerializer(serializers.Serializer):
     userAgent = serializers.CharField(required=False, help_text="To those who manage the file only.")
 
 
-class S3InfoSerializer(serializers.Serializer):
+class S3InfoSerializer(serializers.Serializer[Any]):
     bucket = serializers.CharField()
     region = serializers.CharField()
     etag = serializers.CharField()
     versionId = serializers.CharField()
 
 
-class FileAccessSerializer(serializers.Serializer):
+class FileAccessSerializer(serializers.Serializer[Any]):
     downloadCount = serializers.IntegerField()
     lastAccessed = serializers.DateTimeField(allow_null=True)
     expiresAt = serializers.DateTimeField(allow_null=True)
 
 
-class FileSerializer(serializers.ModelSerializer):
+class FileSerializer(serializers.ModelSerializer[Any]):
     """A file in the seeds' shape. Uploader IP and user agent are shown to those who manage it only."""
 
     fileName = serializers.CharField(source="file_name")

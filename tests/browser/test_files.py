@@ -58,7 +58,7 @@ def test_upload_with_progress_attach_in_the_composer_and_find_it_at_ses(
     signed_in: Page, live_server: Any, ses: Any, any_storage: Any
 ) -> None:
     page = signed_in
-    report = samples.pdf(b"% quarterly figures\n" * 60_000)  # about 1.2 MB
+    report = samples.pdf(b"% quarterly figures\n" * 15_000)  # about 300 KB: 0.75 s at the throttled rate
     throttle_uploads(page, 400 * 1024)
 
     # 1. The files page: drop a file in, watch it go up.
@@ -94,7 +94,7 @@ def test_upload_with_progress_attach_in_the_composer_and_find_it_at_ses(
     expect(chips).to_have_count(1)
     expect(chips.first).to_contain_text("Q1 report é.pdf")
 
-    figures = samples.csv_text() * 20_000  # about 0.9 MB
+    figures = samples.csv_text() * 5_000  # about 225 KB
     page.set_input_files(
         "#attachment-upload", files=[{"name": "figures.csv", "mimeType": "text/csv", "buffer": figures}]
     )

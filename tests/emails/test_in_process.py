@@ -43,7 +43,8 @@ def test_the_in_process_beat_sweeps_a_message_left_sending(
     )
     monkeypatch.undo()
     clock = Clock()
-    beat = scheduler.Scheduler({"email-sweep": {"task": "emails.tasks.email_sweep_task", "schedule": 60.0}}, clock=clock)
+    schedule = {"email-sweep": {"task": "emails.tasks.email_sweep_task", "schedule": 60.0}}
+    beat = scheduler.Scheduler(schedule, clock=clock)
 
     assert beat.run_due() == []  # not before its interval
     clock.now += 60

@@ -65,12 +65,11 @@ def test_attachments_move_to_the_emails_app_with_every_row_and_back(migrate: Any
     message = _message(apps)
     rows = []
     for position, name in enumerate(["contract.pdf", "annex.pdf", "prices.pdf"]):
-        rows.append(
-            apps.get_model("files", "Attachment").objects.create(
-                message=message, file=_file(apps, name), filename=name, content_type="application/pdf", size=3,
-                position=position,
-            )  # fmt: skip
-        )
+        attachment = apps.get_model("files", "Attachment").objects.create(
+            message=message, file=_file(apps, name), filename=name, content_type="application/pdf", size=3,
+            position=position,
+        )  # fmt: skip
+        rows.append(attachment)
     before = sorted((r.pk, r.message_id, r.file_id, r.filename, r.position) for r in rows)
 
     apps = migrate(LATEST)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import email
 import email.policy
-import uuid
 from decimal import Decimal
 from typing import Any
 
