@@ -168,6 +168,10 @@ SPECTACULAR_SETTINGS = {
     # Swagger UI served from our own static files, not a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.rest.envelope.schema_paths_without_trailing_slash",
+    ],
     # Enums named for what they are, not Category134Enum.
     "ENUM_NAME_OVERRIDES": {
         "Category": "emails.choices.Category",

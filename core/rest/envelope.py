@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 from rest_framework import status as http
 from rest_framework.response import Response
@@ -36,17 +37,19 @@ def envelope_schema(
     """A serializer class (schema only) for a successful answer whose `data` is `data`, named `<name>Response`."""
     if name in _schemas:
         return _schemas[name]
-    field = data(read_only=True) if isinstance(data, type) else data
+    field = data() if isinstance(data, type) else data
     schema = type(
         f"{name}Response",
         (serializers.Serializer,),
         {
-            "success": serializers.BooleanField(read_only=True, default=True),
+            "success": serializers.BooleanField(),
             "data": field,
-            "message": serializers.CharField(read_only=True, required=False),
+            "message": serializers.CharField(required=False, help_text="What was done, in words."),
             "__doc__": f"A successful answer: `data` holds the {name}.",
         },
     )
+    # An envelope is one object even for a list endpoint: no array, no paging of its own.
+    schema = extend_schema_serializer(many=False)(schema)
     _schemas[name] = schema
     return schema
 
@@ -74,3 +77,9 @@ class PaginationSerializer(serializers.Serializer[Any]):
 def error_responses(*statuses: int) -> dict[int, type[serializers.Serializer[Any]]]:
     """The error answers an endpoint documents (400, 401, 403 and 404 are the usual ones)."""
     return dict.fromkeys(statuses, ErrorSerializer)
+
+
+def schema_paths_without_trailing_slash(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """drf-spectacular postprocessing hook: the routers take both spellings; document the seeds' one."""
+    result["paths"] = {(path.rstrip("/") or "/"): item for path, item in result.get("paths", {}).items()}
+    return result

@@ -135,3 +135,38 @@ def test_the_admin_lifts_suppressions_and_lists_events(admin_client: Any) -> Non
     assert suppression.lifted_at is not None
     for page in ("event", "inboundnotification", "reputationhold", "suppression", "message", "recipient"):
         assert admin_client.get(f"/admin/emails/{page}/").status_code == 200
+
+
+SUPPRESSION_CODENAMES = [
+    "view_suppression", "add_suppression", "change_suppression", "view_reputationhold", "change_reputationhold",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/api/email/suppressions"),
+        ("post", "/api/email/suppressions"),
+        ("delete", "/api/email/suppressions/{id}"),
+        ("get", "/api/email/reputation"),
+        ("post", "/api/email/reputation/holds/{hold}/resume"),
+    ],
+)
+def test_a_plain_user_with_the_model_permissions_still_may_not_manage_the_global_lists(
+    method: str, path: str, user: Any
+) -> None:
+    """D6: the list names every user's recipients; the permissions alone, without staff, open nothing."""
+    user.user_permissions.add(*Permission.objects.filter(codename__in=SUPPRESSION_CODENAMES))
+    suppression = suppression_add(address="someone-elses@example.com", reason="bounce")
+    hold = ReputationHold.objects.create(reason="too many bounces")
+    client = _client(type(user).objects.get(pk=user.pk))  # fresh: no cached permissions
+
+    response = getattr(client, method)(
+        path.format(id=suppression.pk, hold=hold.pk), {"address": "x@example.com"}, format="json"
+    )
+
+    assert response.status_code == 403
+    assert "someone-elses@example.com" not in response.content.decode()
+    assert Suppression.objects.filter(address="x@example.com").exists() is False
+    assert Suppression.objects.get(pk=suppression.pk).lifted_at is None
+    assert ReputationHold.objects.get(pk=hold.pk).resumed_at is None
