@@ -426,3 +426,95 @@ def test_the_simulator_is_off_with_real_ses(post_email: Any, ses: Any, settings:
     message = _send(post_email, "bounce@simulator.amazonses.com")
     assert _status(message, "bounce@simulator.amazonses.com") == "sent"
     assert InboundNotification.objects.count() == 0
+
+
+# --- One poison notification never stalls the pipeline (D5) ---------------------
+
+
+def _tags_as_a_list(event: dict[str, Any]) -> None:
+    event["mail"]["tags"] = ["not", "an", "object"]
+
+
+def _nul_in_the_diagnostic(event: dict[str, Any]) -> None:
+    # PostgreSQL's jsonb refuses \u0000: the whole batch's transaction failed.
+    event["bounce"]["bouncedRecipients"][0]["diagnosticCode"] = "smtp; 550 \u0000 gone"
+
+
+def _recipients_not_a_list(event: dict[str, Any]) -> None:
+    event["bounce"]["bouncedRecipients"] = "not a list"
+
+
+@pytest.mark.parametrize("poison", [_tags_as_a_list, _nul_in_the_diagnostic, _recipients_not_a_list])
+def test_a_poison_notification_fails_alone_and_the_next_one_is_applied(
+    poison: Any, post_email: Any, ses: Any, post_sns: Any
+) -> None:
+    message = _send(post_email, ["a@example.com", "b@example.com"])
+    bad = ses_event("Bounce", ses_message_id=_ses_id(message), recipients=["a@example.com"])
+    poison(bad)
+    good = ses_event("Delivery", ses_message_id=_ses_id(message), recipients=["b@example.com"])
+
+    assert post_sns(bad).status_code == 200
+    assert post_sns(good).status_code == 200
+
+    assert _status(message, "b@example.com") == "delivered"
+    stored_bad, stored_good = InboundNotification.objects.order_by("pk")
+    assert stored_good.processed_at is not None and stored_good.error == ""
+    # The poison one is done with, not retried by every drain; what is wrong with it is kept, for events_replay.
+    assert stored_bad.processed_at is not None
+    assert Message.objects.get(pk=message.pk).delivered_count == 1
+
+
+def test_nul_in_an_event_is_stripped_from_what_is_stored(post_email: Any, ses: Any, post_sns: Any) -> None:
+    message = _send(post_email, "a@example.com")
+    event = ses_event("Bounce", ses_message_id=_ses_id(message), recipients=["a@example.com"])
+    event["bounce"]["bouncedRecipients"][0]["diagnosticCode"] = "smtp; 550\u0000 user unknown"
+
+    post_sns(event)
+
+    stored = Event.objects.get(type="bounce")
+    assert stored.details["diagnosticCode"] == "smtp; 550 user unknown"
+    assert _status(message, "a@example.com") == "bounced"
+    assert Recipient.objects.get(address="a@example.com").reason == "smtp; 550 user unknown"
+
+
+def test_a_notification_the_database_refuses_fails_alone_within_its_batch(
+    post_email: Any, ses: Any, sns: None, monkeypatch: Any
+) -> None:
+    """Whatever fails in one notification's writes (here, its suppression) rolls back that one alone."""
+    import json
+
+    from django.db import DataError
+
+    from emails.tracking import apply as tracking_apply
+    from emails.tracking import notification_store, notifications_drain
+    from tests.sns_signing import sns_envelope
+
+    message = _send(post_email, ["a@example.com", "b@example.com", "c@example.com"])
+    ses_id = _ses_id(message)
+    events = [
+        ses_event("Delivery", ses_message_id=ses_id, recipients=["a@example.com"]),
+        ses_event("Bounce", ses_message_id=ses_id, recipients=["b@example.com"]),
+        ses_event("Delivery", ses_message_id=ses_id, recipients=["c@example.com"]),
+    ]
+    for event in events:  # stored together, applied by one drain, as a burst would be
+        envelope = sns_envelope(event)
+        notification_store(message=envelope, body=json.dumps(envelope))
+    real_add = tracking_apply.suppression_add
+
+    def refused(**kwargs: Any) -> Any:
+        if kwargs["address"] == "b@example.com":
+            raise DataError("value refused by the database")
+        return real_add(**kwargs)
+
+    monkeypatch.setattr(tracking_apply, "suppression_add", refused)
+
+    assert notifications_drain() == 3
+
+    assert _status(message, "a@example.com") == "delivered"
+    assert _status(message, "c@example.com") == "delivered"
+    assert _status(message, "b@example.com") == "sent"  # its bounce rolled back with it
+    failed = InboundNotification.objects.exclude(error="").get()
+    assert failed.processed_at is not None
+    assert failed.error == "Could not be applied: DataError: value refused by the database"
+    assert json.loads(json.loads(failed.body)["Message"])["eventType"] == "Bounce"
+    assert not Suppression.objects.filter(address="b@example.com").exists()

@@ -65,3 +65,52 @@ def test_a_paced_send_still_delivers(post_email: Any, ses: Any, settings: Any, f
     assert response.status_code == 201
     assert len(ses.sent_messages) == 1
     assert pacing._local_free_at > 0  # the call reserved its slot
+
+
+def test_a_paced_send_killed_while_it_waits_for_its_slot_resends_nothing_already_sent(
+    api: Any, ses: Any, settings: Any, monkeypatch: Any, fresh_local_timeline: None
+) -> None:
+    """H1: the first call's outcome was written only after the whole message, so a worker killed in the wait
+    before the second call left those 50 unrecorded, and the next worker sent them again."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from emails.delivery import email_drain, email_sweep
+    from emails.delivery.records import SendRecorder
+    from emails.models import Event, Message
+
+    settings.EMAIL_PACE_SENDS = True
+    settings.EMAIL_PACE_USE_SES_QUOTA = False
+    settings.EMAIL_MAX_SEND_RATE = 10  # the second call waits 5 s for the first one's 50
+    to = [f"u{i}@example.com" for i in range(90)]
+    api.post("/api/email", {"to": to[:50], "cc": to[50:], "subject": "Hi", "textContent": "x",
+                            "category": "notification"}, format="json")  # fmt: skip
+    seen_in_the_wait: list[tuple[int, int]] = []
+
+    def killed(seconds: float) -> None:
+        # What a SIGKILL now leaves: what is in the database, and no more
+        # code of this worker (not even its finally blocks) runs.
+        message = Message.objects.get()
+        seen_in_the_wait.append((message.recipients.filter(status="sent").count(), message.sent_count))
+        monkeypatch.setattr(SendRecorder, "flush", lambda self, wait=False: None)
+        raise SystemExit("worker killed while it waited for its slot")
+
+    monkeypatch.setattr(pacing, "pause", killed)
+    with pytest.raises(SystemExit):
+        email_drain()
+
+    # In the wait the first call was on record, and the message's page said 50 sent.
+    assert seen_in_the_wait == [(50, 50)]
+    assert len(ses.sent_messages) == 1
+    monkeypatch.undo()
+    monkeypatch.setattr(pacing, "pause", lambda seconds: None)
+    settings.EMAIL_PACE_SENDS = False
+    Message.objects.update(lease_until=timezone.now() - timedelta(seconds=1))  # the dead worker's lease ran out
+    email_sweep()
+    email_drain()
+
+    message = Message.objects.get()
+    assert message.status == "sent" and message.sent_count == 90
+    assert len(ses.sent_messages) == 2  # the first group was not sent again
+    assert Event.objects.filter(message=message, type="send").count() == 90

@@ -83,6 +83,20 @@ def test_a_tampered_disk_download_url_is_refused(api: Any, disk_storage: Storage
     assert b"<Message>The link is invalid.</Message>" in body
 
 
+def test_a_disk_download_url_issued_before_a_delete_serves_nothing_after_it(api: Any, disk_storage: Storage) -> None:
+    """D12: the link was signed for an hour, and kept serving the deleted file for the rest of it."""
+    file = stored(api)
+    url = api.get(f"/api/files/{file.pk}/download-url").json()["data"]["downloadUrl"]
+    assert fetch(url)[0] == 200
+
+    assert api.delete(f"/api/files/{file.pk}").status_code == 200
+
+    status, _, body = fetch(url)
+    assert status == 403
+    assert b"<Message>The file is no longer available.</Message>" in body
+    assert disk_storage.get(file.key) is not None  # the object stays until the purge; it is just not served
+
+
 def test_a_file_past_its_access_expiry_cannot_be_downloaded(api: Any, disk_storage: Storage) -> None:
     file = stored(api)
     File.objects.filter(pk=file.pk).update(expires_at=timezone.now())
