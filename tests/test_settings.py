@@ -1,0 +1,79 @@
+"""Settings read strictly, and the emulated SES only where it was asked for."""
+
+from __future__ import annotations
+
+import runpy
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from crm_email import settings as project_settings
+from crm_email.env import env_bool, env_decimal, env_float, env_int
+
+SETTINGS_FILE = Path(project_settings.__file__)
+
+
+def settings_with(monkeypatch: Any, **environ: str) -> dict[str, Any]:
+    """The settings module evaluated afresh in this environment (nothing else of the process's)."""
+    for name in ("DATABASE_URL", "SES_EMULATED", "SES_EMULATED_WITH_DATABASE", "EMAIL_BACKEND", "DJANGO_SECRET_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    return runpy.run_path(str(SETTINGS_FILE), run_name="settings_probe")
+
+
+@pytest.mark.parametrize("value", ["ture", "2", "enabled", "Y"])
+def test_a_mistyped_boolean_stops_the_process_and_names_the_variable(value: str, monkeypatch: Any) -> None:
+    with pytest.raises(ImproperlyConfigured, match=f"^DJANGO_DEBUG={value!r} is not a boolean"):
+        settings_with(monkeypatch, DJANGO_DEBUG=value)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("EMAIL_MAX_ATTEMPTS", "eight", "is not a whole number"),
+        ("SNS_CERT_TIMEOUT_SECONDS", "5s", "is not a number"),
+        ("EMAIL_MAX_SEND_RATE", "nan", "is not a finite number"),
+        ("EMAIL_PRICE_PER_1000_RECIPIENTS", "ten cents", "is not a decimal number"),
+        ("EMAIL_DATA_MAX_DEPTH", "0", "is below its minimum of 1"),
+    ],
+)
+def test_a_mistyped_number_stops_the_process_and_names_the_variable(
+    name: str, value: str, message: str, monkeypatch: Any
+) -> None:
+    with pytest.raises(ImproperlyConfigured, match=f"^{name}="):
+        settings_with(monkeypatch, **{name: value})
+    with pytest.raises(ImproperlyConfigured, match=message):
+        settings_with(monkeypatch, **{name: value})
+
+
+def test_the_readers_accept_what_people_write() -> None:
+    environ = {"A": " True ", "B": "off", "C": "", "D": "42", "E": "0.5", "F": "0.10"}
+    assert env_bool("A", False, environ=environ) is True
+    assert env_bool("B", True, environ=environ) is False
+    assert env_bool("C", True, environ=environ) is True  # empty is unset
+    assert env_int("D", 0, environ=environ) == 42
+    assert env_float("E", 0.0, environ=environ) == 0.5
+    assert str(env_decimal("F", "1", environ=environ)) == "0.10"
+
+
+def test_ses_is_real_unless_emulation_is_asked_for(monkeypatch: Any) -> None:
+    # No AWS keys in the environment (an instance role, say) no longer means emulation.
+    plain = settings_with(monkeypatch)
+    assert plain["SES_EMULATED"] is False
+    assert plain["EMAIL_BACKEND"] == "emails.delivery.ses.SESBackend"
+
+    emulated = settings_with(monkeypatch, SES_EMULATED="true")
+    assert emulated["EMAIL_BACKEND"] == "emails.dev.backend.EmulatedSESBackend"
+
+
+def test_emulation_beside_a_database_url_is_refused_unless_asked_for(monkeypatch: Any) -> None:
+    database = {"DATABASE_URL": "postgres://db.internal/crm", "DJANGO_SECRET_KEY": "a-real-one"}
+    with pytest.raises(ImproperlyConfigured, match="SES_EMULATED=true beside DATABASE_URL"):
+        settings_with(monkeypatch, SES_EMULATED="true", **database)
+
+    asked = settings_with(monkeypatch, SES_EMULATED="true", SES_EMULATED_WITH_DATABASE="true", **database)
+    assert asked["EMAIL_BACKEND"] == "emails.dev.backend.EmulatedSESBackend"
+    assert settings_with(monkeypatch, **database)["SES_EMULATED"] is False
