@@ -2,6 +2,7 @@
 
 As healthchecks' `envbool` does, a boolean is one of a few spellings, not
 "anything but true is false": `DJANGO_DEBUG=ture` must not quietly mean off.
+An empty value is the same as none: the default.
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ def _raw(name: str, environ: Environ | None) -> str | None:
 
 
 def env_str(name: str, default: str = "", *, environ: Environ | None = None) -> str:
+    """The variable's text; unset or empty (as .env.example leaves most) means the default."""
     value = (os.environ if environ is None else environ).get(name)
-    return default if value is None else value
+    return default if value is None or value == "" else value
 
 
 def env_bool(name: str, default: bool, *, environ: Environ | None = None) -> bool:

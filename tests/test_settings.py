@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import runpy
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from crm_email import settings as project_settings
-from crm_email.env import env_bool, env_decimal, env_float, env_int
+from crm_email.env import env_bool, env_decimal, env_float, env_int, env_str
 
 SETTINGS_FILE = Path(project_settings.__file__)
 
@@ -50,13 +51,25 @@ def test_a_mistyped_number_stops_the_process_and_names_the_variable(
 
 
 def test_the_readers_accept_what_people_write() -> None:
-    environ = {"A": " True ", "B": "off", "C": "", "D": "42", "E": "0.5", "F": "0.10"}
+    environ = {"A": " True ", "B": "off", "C": "", "D": "42", "E": "0.5", "F": "0.10", "G": ""}
     assert env_bool("A", False, environ=environ) is True
     assert env_bool("B", True, environ=environ) is False
     assert env_bool("C", True, environ=environ) is True  # empty is unset
     assert env_int("D", 0, environ=environ) == 42
     assert env_float("E", 0.0, environ=environ) == 0.5
     assert str(env_decimal("F", "1", environ=environ)) == "0.10"
+    assert env_str("G", "the default", environ=environ) == "the default"
+
+
+def test_the_example_environment_file_runs_as_it_is(monkeypatch: Any) -> None:
+    """Every variable .env.example names, with its value there, gives a working configuration."""
+    for line in (SETTINGS_FILE.parent.parent / ".env.example").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.partition("=")
+            monkeypatch.setenv(name, value)
+    configured = runpy.run_path(str(SETTINGS_FILE), run_name="settings_probe")
+    assert configured["AWS_SES_REGION_ENDPOINT_URL"] == "https://email.us-east-1.amazonaws.com"
+    assert configured["EMAIL_BACKEND"] == "emails.delivery.ses.SESBackend"
 
 
 def test_ses_is_real_unless_emulation_is_asked_for(monkeypatch: Any) -> None:
@@ -77,3 +90,12 @@ def test_emulation_beside_a_database_url_is_refused_unless_asked_for(monkeypatch
     asked = settings_with(monkeypatch, SES_EMULATED="true", SES_EMULATED_WITH_DATABASE="true", **database)
     assert asked["EMAIL_BACKEND"] == "emails.dev.backend.EmulatedSESBackend"
     assert settings_with(monkeypatch, **database)["SES_EMULATED"] is False
+
+
+def test_every_variable_the_settings_read_is_documented() -> None:
+    read = set(re.findall(r'env_[a-z]+\(\s*"([A-Z0-9_]+)"', SETTINGS_FILE.read_text()))
+    root = SETTINGS_FILE.parent.parent
+    example = set(re.findall(r"^([A-Z0-9_]+)=", (root / ".env.example").read_text(), re.M))
+    readme = set(re.findall(r"`([A-Z][A-Z0-9_]+)`", (root / "README.md").read_text()))
+    assert read - example == set()
+    assert read - readme == set()
