@@ -79,13 +79,16 @@ class SendRecords:
         self._messages_write(cursor, now)
 
     def _progress_write(self, cursor: Executes, now: datetime) -> None:
+        """Counts so far, and the time of the first SES call, of messages still being sent."""
         at = connection.ops.adapt_datetimefield_value(now)
+        sent_at = column(Message, "sent_at")
         sets = ", ".join(f"{column(Message, name)} = %s" for name in (*COUNT_FIELDS, "updated_at"))
+        sets += f", {sent_at} = COALESCE({sent_at}, %s)"
         db = connections[DEFAULT_DB_ALIAS]
         for m in self.progress:
             cursor.execute(
                 f"UPDATE {table(Message)} SET {sets} WHERE {column(Message, 'id')} = %s",  # noqa: S608
-                [*(getattr(m, f) for f in COUNT_FIELDS), at, Message._meta.pk.get_db_prep_value(m.pk, db)],
+                [*(getattr(m, f) for f in COUNT_FIELDS), at, at, Message._meta.pk.get_db_prep_value(m.pk, db)],
             )
 
     def _held_write(self, now: datetime) -> None:

@@ -83,6 +83,9 @@ def test_an_invalid_address_is_shown_inline(signed_in_page: Page, ses: Any) -> N
     page.get_by_role("combobox", name="Category", exact=True).select_option("notification")
     page.get_by_role("button", name="Send email").click()
 
+    # The summary of every problem takes the focus, so a screen reader reads it first.
+    expect(page.locator("#error-summary")).to_be_focused()
+    expect(page.locator("#error-summary")).to_contain_text("To: Enter a valid email address: 'not-an-address'.")
     errors = page.locator("#id_to_errors")
     expect(errors).to_be_visible()
     # The bad address alone is quoted, not the whole field (issue 9).
