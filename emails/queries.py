@@ -7,18 +7,17 @@ from typing import Any
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 
+from core.rest.shapes import MAX_DB_INTEGER
 from emails.choices import Category, MessageStatus, Priority, RecipientStatus
 from emails.selectors import SORT_FIELDS, EmailFilters
 
-# The largest id a database integer column holds: a bigger one is a 400, not an overflow.
-MAX_ID = 2**63 - 1
 SORT_BY_CHOICES = sorted(SORT_FIELDS)
 
 
 class EmailQuerySerializer(serializers.Serializer[Any]):
     """The log's query string: the seeds' filters plus sorting."""
 
-    page = serializers.IntegerField(min_value=1, max_value=MAX_ID, default=1)
+    page = serializers.IntegerField(min_value=1, max_value=MAX_DB_INTEGER, default=1)
     limit = serializers.IntegerField(min_value=1, max_value=100, default=20)
     search = serializers.CharField(required=False, allow_blank=True, max_length=200)
     status = serializers.ChoiceField(choices=MessageStatus.choices, required=False, allow_blank=True)
@@ -26,7 +25,7 @@ class EmailQuerySerializer(serializers.Serializer[Any]):
     priority = serializers.ChoiceField(choices=Priority.choices, required=False, allow_blank=True)
     recipientStatus = serializers.ChoiceField(choices=RecipientStatus.choices, required=False, allow_blank=True)
     clientId = serializers.CharField(required=False, allow_blank=True, max_length=100)
-    userId = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
+    userId = serializers.IntegerField(required=False, min_value=1, max_value=MAX_DB_INTEGER)
     startDate = serializers.DateField(required=False)
     endDate = serializers.DateField(required=False)
     sortBy = serializers.ChoiceField(choices=SORT_BY_CHOICES, default="createdAt")

@@ -6,18 +6,17 @@ from typing import Any
 
 from rest_framework import serializers
 
+from core.rest.shapes import MAX_DB_INTEGER
 from files.choices import FileCategory, FileStatus
 from files.selectors import SORT_FIELDS, FileFilters
 
-# The largest id a database integer column holds: a bigger one is a 400, not an overflow.
-MAX_ID = 2**63 - 1
 SORT_BY_CHOICES = sorted(SORT_FIELDS)
 
 
 class FileQuerySerializer(serializers.Serializer[Any]):
     """The seeds' file query string."""
 
-    page = serializers.IntegerField(min_value=1, max_value=MAX_ID, default=1)
+    page = serializers.IntegerField(min_value=1, max_value=MAX_DB_INTEGER, default=1)
     limit = serializers.IntegerField(min_value=1, max_value=100, default=20)
     search = serializers.CharField(required=False, allow_blank=True, max_length=200)
     category = serializers.ChoiceField(choices=FileCategory.choices, required=False, allow_blank=True)
@@ -25,7 +24,7 @@ class FileQuerySerializer(serializers.Serializer[Any]):
     departmentId = serializers.CharField(required=False, allow_blank=True, max_length=100)
     department = serializers.CharField(required=False, allow_blank=True, max_length=100)
     clientId = serializers.CharField(required=False, allow_blank=True, max_length=100)
-    userId = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
+    userId = serializers.IntegerField(required=False, min_value=1, max_value=MAX_DB_INTEGER)
     tag = serializers.CharField(required=False, allow_blank=True, max_length=50)
     sortBy = serializers.ChoiceField(choices=SORT_BY_CHOICES, default="createdAt")
     sortOrder = serializers.ChoiceField(choices=["asc", "desc"], default="desc")

@@ -17,6 +17,9 @@ from rest_framework.fields import SkipField
 from core.errors import FieldError
 from core.rest.errors import drf_field_errors
 
+# The largest integer a database column holds: an id or page past it is a 400, not the driver's overflow.
+MAX_DB_INTEGER = 2**63 - 1
+
 
 def shapes_parse(serializer: serializers.Serializer[Any], data: Any) -> tuple[dict[str, Any], list[FieldError]]:
     """Each writable field of `serializer` parsed from `data` on its own: (values, problems)."""

@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from core.rest.envelope import PaginationSerializer, envelope_schema, error_responses, ok
 from core.rest.pagination import SeedsPaginated
 from core.rest.permissions import staff_with
+from core.rest.shapes import MAX_DB_INTEGER
 from emails.choices import SUPPRESSION_SCOPES, SuppressionReason
 from emails.models import ReputationHold, Suppression
 from emails.selectors import reputation_hold_get, reputation_holds_active, suppression_get, suppression_list
@@ -43,7 +44,7 @@ class SuppressionCreateSerializer(serializers.Serializer[Any]):
 
 
 class SuppressionQuerySerializer(serializers.Serializer[Any]):
-    page = serializers.IntegerField(min_value=1, max_value=2**63 - 1, default=1)
+    page = serializers.IntegerField(min_value=1, max_value=MAX_DB_INTEGER, default=1)
     limit = serializers.IntegerField(min_value=1, max_value=100, default=20)
     search = serializers.CharField(required=False, allow_blank=True, max_length=254)
     reason = serializers.ChoiceField(choices=SuppressionReason.choices, required=False, allow_blank=True)
