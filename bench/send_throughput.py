@@ -9,7 +9,7 @@ with bench.settings. Every phase then runs in a fresh subprocess, so imports
 and caches are equal and two workers are two real processes:
 
 1. queue N one-recipient messages through emails.accepting.email_queue, with
-   email_dispatch patched to a no-op so they stay `queued` (msgs/s reported);
+   email_send_schedule patched to a no-op so they stay `queued` (msgs/s reported);
 2. drain them with one worker process (emails.delivery.email_drain), timing
    only the drain; check every message is sent exactly once (on PostgreSQL
    the drain writes outcomes on a second connection: the CPU figure of the
