@@ -8,6 +8,7 @@ from email.utils import formataddr
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Coalesce
 
 from emails.choices import (
     SUPPRESSION_SCOPES,
@@ -113,6 +114,8 @@ class Message(models.Model):
             # in any other state costs these indexes nothing.
             models.Index(fields=["created_at"], condition=models.Q(status="queued"), name="msg_queued_created"),
             models.Index(fields=["lease_until"], condition=models.Q(status="sending"), name="msg_sending_lease"),
+            # Analytics cut mail by the day it was sent (created, if it never was).
+            models.Index(Coalesce("sent_at", "created_at"), name="msg_activity"),
         ]
         permissions = [("view_all_messages", "Can see every user's messages")]
 
@@ -134,6 +137,15 @@ class Recipient(models.Model):
     ses_message_id = models.CharField(max_length=100, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     last_event_at = models.DateTimeField(null=True, blank=True)
+    # The address's domain, for rates by recipient domain.
+    domain = models.CharField(max_length=253, blank=True)
+    # When SES first reported each outcome (from its events): what the counts count, whatever the status
+    # says now (a recipient who opened and then complained is `complaint`, and still opened).
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    clicked_at = models.DateTimeField(null=True, blank=True)
+    complained_at = models.DateTimeField(null=True, blank=True)
+    bounced_at = models.DateTimeField(null=True, blank=True, help_text="A permanent bounce.")
 
     class Meta:
         ordering = ["message", "position"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from emails.choices import MessageStatus, RecipientStatus
 from emails.models import Message
@@ -60,31 +61,54 @@ COUNT_FIELDS = [
 ]  # fmt: skip
 
 
-# Which counts each recipient status adds to (a click was also an open and a delivery).
-_COUNTED_AS: dict[str, tuple[str, ...]] = {status: () for status in RecipientStatus}
-for _status in ACCEPTED:
-    _COUNTED_AS[_status] += ("sent_count",)
-for _status in REFUSED:
-    _COUNTED_AS[_status] += ("failed_count",)
-for _status in REACHED:
-    _COUNTED_AS[_status] += ("delivered_count",)
-_COUNTED_AS[RecipientStatus.BOUNCED] += ("bounced_count",)
-_COUNTED_AS[RecipientStatus.COMPLAINT] += ("complaint_count",)
-_COUNTED_AS[RecipientStatus.OPENED] += ("opened_count",)
-_COUNTED_AS[RecipientStatus.CLICKED] += ("opened_count", "clicked_count")
-_COUNTED_AS[RecipientStatus.SUPPRESSED] += ("suppressed_count",)
-del _status
+# What a recipient's first outcome times say, per count: the flags an SES event sets (tracking.apply).
+# Delivery, and also an open, a click or a complaint, which SES reports only of delivered mail.
+REACHED_FLAGS = ("delivered_at", "opened_at", "clicked_at", "complained_at")
+FLAG_COUNTS = {
+    "delivered_count": REACHED_FLAGS,
+    "opened_count": ("opened_at",),
+    "clicked_count": ("clicked_at",),
+    "complaint_count": ("complained_at",),
+    "bounced_count": ("bounced_at",),
+}
 
 
-def message_counts_apply(message: Message, statuses: Iterable[str] | Counter[str]) -> None:
-    """Set a message's per-outcome counts from its recipients' statuses and, out of its lifecycle, its status."""
-    counts = statuses if isinstance(statuses, Counter) else Counter(statuses)
-    totals = dict.fromkeys(COUNT_FIELDS, 0)
-    for status, n in counts.items():
-        for name in _COUNTED_AS.get(status, ()):
-            totals[name] += n
-    for name, total in totals.items():
-        setattr(message, name, total)
+@dataclass(frozen=True)
+class Tally:
+    """A message's recipients, counted: how many are in each status, and how many have each outcome.
+
+    The event pipeline counts outcomes from the recipients' first-event
+    times (`flags`); a worker finishing a send knows only statuses, from
+    which it reads the outcomes they imply.
+    """
+
+    statuses: Counter[str]
+    flags: dict[str, int] | None = None
+
+    def outcome(self, count: str) -> int:
+        if self.flags is not None:
+            return self.flags.get(count, 0)
+        reached = sum(self.statuses[s] for s in REACHED)
+        by_status = {
+            "delivered_count": reached + self.statuses[RecipientStatus.COMPLAINT],
+            "opened_count": self.statuses[RecipientStatus.OPENED] + self.statuses[RecipientStatus.CLICKED],
+            "clicked_count": self.statuses[RecipientStatus.CLICKED],
+            "complaint_count": self.statuses[RecipientStatus.COMPLAINT],
+            "bounced_count": self.statuses[RecipientStatus.BOUNCED],
+        }
+        return by_status[count]
+
+
+def message_counts_apply(message: Message, tally: Tally | Counter[str] | Iterable[str]) -> None:
+    """Set a message's counts from its recipients and, out of its lifecycle, its status (derived here only)."""
+    if not isinstance(tally, Tally):
+        tally = Tally(statuses=tally if isinstance(tally, Counter) else Counter(tally))
+    statuses = tally.statuses
+    message.sent_count = sum(statuses[s] for s in ACCEPTED)
+    message.failed_count = sum(statuses[s] for s in REFUSED)
+    message.suppressed_count = statuses[RecipientStatus.SUPPRESSED]
+    for count in FLAG_COUNTS:
+        setattr(message, count, tally.outcome(count))
     if message.status in LIFECYCLE:
         return
     message.status = message_status_derive(message)

@@ -92,7 +92,14 @@ def _message_store(*, owner: User, request: EmailRequest) -> Message:
                             (RecipientKind.BCC, request.bcc)):  # fmt: skip
         for item in addresses:
             rows.append(
-                Recipient(message=message, kind=kind, address=item.address, display_name=item.name, position=len(rows))
+                Recipient(
+                    message=message,
+                    kind=kind,
+                    address=item.address,
+                    domain=item.address.rpartition("@")[2],
+                    display_name=item.name,
+                    position=len(rows),
+                )
             )
     Recipient.objects.bulk_create(rows)
     return message

@@ -24,14 +24,22 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Case, Count, DateTimeField, F, Q, TextField, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from core.text import uuid_parse
 from emails.choices import SUPPRESSION_SCOPE_ALL, EventType
 from emails.exceptions import SnsRejected, SnsUnavailable
 from emails.models import Event, InboundNotification, Message, Recipient
-from emails.outcomes import COUNT_FIELDS, message_counts_apply, recipient_status_after, statuses_below
+from emails.outcomes import (
+    COUNT_FIELDS,
+    FLAG_COUNTS,
+    Tally,
+    message_counts_apply,
+    recipient_status_after,
+    statuses_below,
+)
 from emails.suppression import reputation_check, suppression_add
 from emails.tracking.parse import ParsedEvent, notification_events, storable
 from emails.tracking.sns import sns_subscription_confirm
@@ -143,6 +151,7 @@ def _apply(notifications: list[InboundNotification]) -> Confirmations:
     recipients = _match(e for _, e in parsed)
     rows: list[Event] = []
     proposals: dict[int, ParsedEvent] = {}
+    firsts: dict[int, dict[str, datetime]] = defaultdict(dict)
     suppressions: list[tuple[InboundNotification, ParsedEvent, Recipient | None]] = []
     for notification, event in parsed:
         recipient = recipients.get((event.ses_message_id, event.address)) or recipients.get(
@@ -165,14 +174,18 @@ def _apply(notifications: list[InboundNotification]) -> Confirmations:
             current = proposals.get(recipient.pk)
             if current is None or recipient_status_after(current.status or "", event.status) == event.status:
                 proposals[recipient.pk] = event
+        if recipient is not None and (flag := _flag(event)) is not None:
+            earlier = firsts[recipient.pk].get(flag)
+            firsts[recipient.pk][flag] = min(earlier, event.occurred_at) if earlier else event.occurred_at
         if event.suppress is not None:
             suppressions.append((notification, event, recipient))
 
     Event.objects.bulk_create(rows, ignore_conflicts=True)
     by_pk = {r.pk: r for r in recipients.values()}
-    for pk in sorted(proposals):  # a fixed order, so two workers never deadlock
-        _recipient_advance(by_pk[pk], proposals[pk])
-    _messages_derive({r.message_id for r in (by_pk[pk] for pk in proposals)})
+    moved = sorted(set(proposals) | set(firsts))
+    for pk in moved:  # a fixed order, so two workers never deadlock
+        _recipient_advance(pk, proposals.get(pk), firsts.get(pk, {}))
+    _messages_derive({by_pk[pk].message_id for pk in moved})
     for notification, event, recipient in suppressions:
         _suppress(notification, event, recipient)
     _notifications_mark(notifications, processed_at=now)
@@ -198,14 +211,40 @@ def _match(events: Iterable[ParsedEvent]) -> dict[tuple[str, str], Recipient]:
     return found
 
 
-def _recipient_advance(recipient: Recipient, event: ParsedEvent) -> None:
-    """Move a recipient up to the event's status; a lower one changes nothing (conditional UPDATE)."""
-    target = event.status or ""
-    reason = event.details.get("diagnosticCode") or event.details.get("reason") or event.details.get("errorMessage")
-    changes: dict[str, Any] = {"status": target, "last_event_at": event.occurred_at}
-    if reason:
-        changes["reason"] = str(reason)[:2000]
-    Recipient.objects.filter(pk=recipient.pk, status__in=statuses_below(target)).update(**changes)
+# The outcome time an event sets, when it is the first of its kind (Recipient's flags, emails.outcomes).
+_FLAGS: dict[str, str] = {
+    EventType.DELIVERY: "delivered_at",
+    EventType.OPEN: "opened_at",
+    EventType.CLICK: "clicked_at",
+    EventType.COMPLAINT: "complained_at",  # a real complaint, not a "not-spam" retraction
+    EventType.BOUNCE: "bounced_at",  # a permanent bounce, not a transient one
+}
+
+
+def _flag(event: ParsedEvent) -> str | None:
+    if event.type in (EventType.COMPLAINT, EventType.BOUNCE) and event.status is None:
+        return None
+    return _FLAGS.get(event.type)
+
+
+def _recipient_advance(pk: int, event: ParsedEvent | None, firsts: dict[str, datetime]) -> None:
+    """One UPDATE: the status up to the event's, never down (a CASE); each outcome's first time kept."""
+    changes: dict[str, Any] = {
+        flag: Coalesce(F(flag), Value(when, output_field=DateTimeField())) for flag, when in firsts.items()
+    }
+    if event is not None and event.status is not None:
+        moves_up = Q(status__in=statuses_below(event.status))
+        changes["status"] = Case(When(moves_up, then=Value(event.status)), default=F("status"))
+        changes["last_event_at"] = Case(
+            When(moves_up, then=Value(event.occurred_at, output_field=DateTimeField())), default=F("last_event_at")
+        )
+        reason = event.details.get("diagnosticCode") or event.details.get("reason") or event.details.get(
+            "errorMessage"
+        )
+        if reason:
+            text = Value(str(reason)[:2000], output_field=TextField())
+            changes["reason"] = Case(When(moves_up, then=text), default=F("reason"))
+    Recipient.objects.filter(pk=pk).update(**changes)
 
 
 def _messages_derive(message_ids: set[uuid.UUID]) -> None:
@@ -214,22 +253,31 @@ def _messages_derive(message_ids: set[uuid.UUID]) -> None:
     # Lock the messages first, so the counts below see every recipient
     # update committed before ours.
     messages = list(Message.objects.select_for_update().filter(pk__in=message_ids).order_by("pk"))
-    counts: dict[uuid.UUID, Counter[str]] = defaultdict(Counter)
-    for row in (
-        Recipient.objects.filter(message_id__in=message_ids).values("message_id", "status").annotate(n=Count("pk"))
-    ):
-        counts[row["message_id"]][row["status"]] = row["n"]
+    statuses: dict[uuid.UUID, Counter[str]] = defaultdict(Counter)
+    flags: dict[uuid.UUID, Counter[str]] = defaultdict(Counter)
+    outcomes = {count: Count("pk", filter=_any_of(fields)) for count, fields in FLAG_COUNTS.items()}
+    rows = Recipient.objects.filter(message_id__in=message_ids).values("message_id", "status")
+    for row in rows.annotate(n=Count("pk"), **outcomes).order_by():
+        statuses[row["message_id"]][row["status"]] = row["n"]
+        flags[row["message_id"]].update({count: row[count] for count in FLAG_COUNTS})
     # Messages that end up alike (one delivery each, say) share one UPDATE:
     # far cheaper than bulk_update's CASE per row and column.
     alike: dict[tuple[Any, ...], list[uuid.UUID]] = defaultdict(list)
     for message in messages:
-        message_counts_apply(message, counts[message.pk])
+        message_counts_apply(message, Tally(statuses=statuses[message.pk], flags=dict(flags[message.pk])))
         alike[(message.status, *(getattr(message, f) for f in COUNT_FIELDS))].append(message.pk)
     now = timezone.now()
     for values, ids in alike.items():
         Message.objects.filter(pk__in=ids).update(
             status=values[0], updated_at=now, **dict(zip(COUNT_FIELDS, values[1:], strict=True))
         )
+
+
+def _any_of(fields: tuple[str, ...]) -> Q:
+    condition = Q()
+    for name in fields:
+        condition |= Q(**{f"{name}__isnull": False})
+    return condition
 
 
 def _suppress(notification: InboundNotification, event: ParsedEvent, recipient: Recipient | None) -> None:

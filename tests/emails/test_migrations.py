@@ -11,7 +11,8 @@ from django.db.migrations.executor import MigrationExecutor
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-LATEST = [("emails", "0007_attachment_from_files"), ("files", "0002_attachment_moves_to_emails")]
+LATEST = [("emails", "0008_recipient_outcome_times"), ("files", "0002_attachment_moves_to_emails")]
+BEFORE_OUTCOME_TIMES = [("emails", "0007_attachment_from_files")]
 
 
 @pytest.fixture
@@ -87,3 +88,46 @@ def test_attachments_move_to_the_emails_app_with_every_row_and_back(migrate: Any
 
     back = apps.get_model("files", "Attachment")
     assert sorted(back.objects.values_list("pk", "message_id", "file_id", "filename", "position")) == before
+
+
+def test_recipients_sent_before_get_their_domain_and_outcome_times_from_their_events(migrate: Any) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    apps = migrate(BEFORE_OUTCOME_TIMES)
+    message = _message(apps, status="complaint", sent_count=3, recipient_count=3, delivered_count=1)
+    Recipient = apps.get_model("emails", "Recipient")
+    Event = apps.get_model("emails", "Event")
+    at = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+    a, b, c = (
+        Recipient.objects.create(message=message, kind="to", address=address, status=status, position=i)
+        for i, (address, status) in enumerate(
+            [("a@one.example", "complaint"), ("b@two.example", "clicked"), ("c@two.example", "sent")]
+        )
+    )
+
+    def event(recipient: Any, type_: str, minutes: int, **details: Any) -> None:
+        Event.objects.create(message=message, recipient=recipient, address=recipient.address, type=type_,
+                             occurred_at=at + timedelta(minutes=minutes), details=details)  # fmt: skip
+
+    event(a, "delivery", 1)
+    event(a, "open", 5)
+    event(a, "complaint", 9, complaintFeedbackType="abuse")
+    event(b, "click", 3)
+    event(b, "open", 2)
+    event(b, "open", 7)  # the first one counts
+    event(c, "bounce", 4, bounceType="Transient")  # not a bounce that ends anything
+
+    apps = migrate(LATEST)
+
+    rows = {r.address: r for r in apps.get_model("emails", "Recipient").objects.all()}
+    assert {r.domain for r in rows.values()} == {"one.example", "two.example"}
+    assert rows["a@one.example"].delivered_at == at + timedelta(minutes=1)
+    assert rows["a@one.example"].complained_at == at + timedelta(minutes=9)
+    assert rows["b@two.example"].opened_at == at + timedelta(minutes=2)
+    assert rows["b@two.example"].clicked_at == at + timedelta(minutes=3)
+    assert rows["b@two.example"].delivered_at is None  # its delivery was implied, never reported
+    assert rows["c@two.example"].bounced_at is None
+    migrated = apps.get_model("emails", "Message").objects.get(pk=message.pk)
+    # Delivered: a (reported) and b (it opened); opened: both; clicked b; a complaint; no permanent bounce.
+    assert (migrated.delivered_count, migrated.opened_count, migrated.clicked_count) == (2, 2, 1)
+    assert (migrated.complaint_count, migrated.bounced_count) == (1, 0)
