@@ -5,9 +5,12 @@ from __future__ import annotations
 from django.urls import re_path
 
 from core.rest.routers import OptionalSlashRouter
-from emails.api import messages, suppressions, webhook
+from emails.api import analytics, messages, suppressions, webhook
 
 router = OptionalSlashRouter()
+router.register("email/analytics", analytics.AnalyticsViewSet, basename="analytics")
+router.register("email/account", analytics.AccountViewSet, basename="account")
+router.register("email/contacts", analytics.ContactViewSet, basename="contact")
 router.register("email/suppressions", suppressions.SuppressionViewSet, basename="suppression")
 router.register("email/reputation/holds", suppressions.ReputationHoldViewSet, basename="reputation-hold")
 router.register("email/reputation", suppressions.ReputationViewSet, basename="reputation")

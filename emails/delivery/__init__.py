@@ -10,7 +10,7 @@ from emails.delivery.mime import SES_MAX_ADDRESSES_PER_CALL, ses_call_count
 from emails.delivery.pacing import send_backlog, send_rate
 from emails.delivery.retry import email_sweep
 from emails.delivery.send import DeliveryOutcome, email_cost, email_deliver, email_drain
-from emails.delivery.ses import ses_quota_cached
+from emails.delivery.ses import ses_quota_cached, ses_statistics_daily
 
 __all__ = [
     "SES_MAX_ADDRESSES_PER_CALL",
@@ -25,4 +25,5 @@ __all__ = [
     "send_rate",
     "ses_call_count",
     "ses_quota_cached",
+    "ses_statistics_daily",
 ]

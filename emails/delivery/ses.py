@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 import boto3
@@ -152,3 +152,27 @@ def ses_quota_cached() -> dict[str, Any]:
         quota = {**ses_quota(), "fetchedAt": timezone.now().isoformat()}
         cache.set(QUOTA_CACHE_KEY, quota, settings.EMAIL_QUOTA_CACHE_SECONDS)
     return dict(quota)
+
+
+STATISTICS_CACHE_KEY = "emails:ses-statistics"
+STATISTICS_FIELDS = {"DeliveryAttempts": "deliveryAttempts", "Bounces": "bounces", "Complaints": "complaints",
+                     "Rejects": "rejects"}  # fmt: skip
+
+
+def ses_statistics_daily() -> list[dict[str, Any]]:
+    """GetSendStatistics (15-minute points over two weeks) summed per UTC day, oldest first; cached as the quota."""
+    days = cache.get(STATISTICS_CACHE_KEY)
+    if days is None:
+        try:
+            points = ses_client().get_send_statistics().get("SendDataPoints", [])
+        except (ClientError, BotoCoreError) as exc:
+            raise ProviderUnavailable(f"SES did not answer: {exc}") from exc
+        by_day: dict[str, dict[str, Any]] = {}
+        for point in points:
+            day = point["Timestamp"].astimezone(UTC).date().isoformat()
+            row = by_day.setdefault(day, {"date": day, **dict.fromkeys(STATISTICS_FIELDS.values(), 0)})
+            for source, name in STATISTICS_FIELDS.items():
+                row[name] += int(point.get(source, 0))
+        days = [by_day[day] for day in sorted(by_day)]
+        cache.set(STATISTICS_CACHE_KEY, days, settings.EMAIL_QUOTA_CACHE_SECONDS)
+    return list(days)

@@ -1,4 +1,4 @@
-"""Reads of the email log. Every list and number is computed by the database."""
+"""Reads of the email log: the list and its summary, one message, the quota, suppressions and holds."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import Avg, Count, Q, QuerySet, Sum
+from django.db.models import Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from core.text import uuid_parse
@@ -16,6 +17,7 @@ from emails.choices import MessageStatus
 from emails.delivery import send_backlog, send_rate, ses_quota_cached
 from emails.exceptions import HoldNotFound, MessageNotFound, SuppressionNotFound
 from emails.models import Message, Recipient, ReputationHold, Suppression
+from emails.selectors.counting import OUTCOMES, cost_from_units, message_sums, money
 
 VIEW_ALL_PERMISSION = "emails.view_all_messages"
 
@@ -92,26 +94,39 @@ def email_list(*, user: User | AnonymousUser, filters: EmailFilters) -> QuerySet
 
 
 def email_stats(*, messages: QuerySet[Message]) -> dict[str, Any]:
-    """Totals and breakdowns of a filtered log, in three GROUP BY queries."""
-    base = messages.order_by()
-    totals = base.aggregate(
-        total=Count("pk"),
-        cost=Sum("cost"),
-        size=Avg("size"),
-        recipients=Sum("recipient_count"),
-        sent=Sum("sent_count"),
-        failed=Sum("failed_count"),
+    """Totals and breakdowns of a filtered log in one GROUP BY (status, category, priority), rolled up here.
+
+    At most 11 x 5 x 4 groups come back, however many messages there are:
+    one scan of the filtered messages instead of one per breakdown.
+    """
+    groups = list(
+        messages.order_by()
+        .values("status", "category", "priority")
+        .annotate(size=Coalesce(Sum("size"), 0), **message_sums())
     )
+    totals = {name: sum(int(g[name]) for g in groups) for name in ("emails", "recipients", "size", *OUTCOMES)}
+    cost = cost_from_units(sum(int(g["cost_units"]) for g in groups))
+
+    def by(key: str) -> list[dict[str, Any]]:
+        counts: dict[str, int] = {}
+        for g in groups:
+            counts[g[key]] = counts.get(g[key], 0) + int(g["emails"])
+        return [{key: value, "count": n} for value, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+
     return {
-        "totalEmails": totals["total"],
-        "totalRecipients": totals["recipients"] or 0,
-        "totalSent": totals["sent"] or 0,
-        "totalFailed": totals["failed"] or 0,
-        "totalCost": float(totals["cost"] or 0),
-        "avgSize": round(float(totals["size"] or 0)),
-        "byStatus": list(base.values("status").annotate(count=Count("pk")).order_by("-count", "status")),
-        "byCategory": list(base.values("category").annotate(count=Count("pk")).order_by("-count", "category")),
-        "byPriority": list(base.values("priority").annotate(count=Count("pk")).order_by("-count", "priority")),
+        "totalEmails": totals["emails"],
+        "totalRecipients": totals["recipients"],
+        "totalSent": totals["sent"],
+        "totalDelivered": totals["delivered"],
+        "totalBounced": totals["bounced"],
+        "totalComplained": totals["complained"],
+        "totalSuppressed": totals["suppressed"],
+        "totalFailed": totals["failed"],
+        "totalCost": money(cost),
+        "avgSize": round(totals["size"] / totals["emails"]) if totals["emails"] else 0,
+        "byStatus": by("status"),
+        "byCategory": by("category"),
+        "byPriority": by("priority"),
     }
 
 
