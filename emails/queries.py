@@ -34,10 +34,14 @@ class EmailQuerySerializer(serializers.Serializer[Any]):
     recipientStatus = serializers.ChoiceField(choices=RecipientStatus.choices, required=False, allow_blank=True)
     clientId = serializers.CharField(required=False, allow_blank=True, max_length=100)
     userId = serializers.IntegerField(required=False, min_value=1, max_value=MAX_DB_INTEGER)
+    templateId = serializers.CharField(required=False, allow_blank=True, max_length=100)
     startDate = serializers.DateField(required=False)
     endDate = serializers.DateField(required=False)
     sortBy = serializers.ChoiceField(choices=SORT_BY_CHOICES, default="createdAt")
     sortOrder = serializers.ChoiceField(choices=["asc", "desc"], default="desc")
+
+    def validate_templateId(self, value: str) -> Template | None:
+        return template_lookup(value)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         start, end = attrs.get("startDate"), attrs.get("endDate")
@@ -56,12 +60,24 @@ class EmailQuerySerializer(serializers.Serializer[Any]):
             recipient_status=data.get("recipientStatus") or "",
             client_id=data.get("clientId") or "",
             owner_id=data.get("userId"),
+            template=data.get("templateId"),
             start_date=data.get("startDate"),
             end_date=data.get("endDate"),
             search=data.get("search") or "",
             sort_by=data["sortBy"],
             sort_order=data["sortOrder"],
         )
+
+
+def template_lookup(value: str) -> Template | None:
+    """A query's template, by slug or id; a ValidationError on the field when there is none."""
+    if not value:
+        return None
+    lookup = {"pk": value} if uuid_parse(value) is not None else {"slug": value}
+    template = Template.objects.filter(**lookup).first()
+    if template is None:
+        raise serializers.ValidationError(f"No template {value!r}.")
+    return template
 
 
 class PageQuerySerializer(serializers.Serializer[Any]):
@@ -114,13 +130,7 @@ class AnalyticsQuerySerializer(serializers.Serializer[Any]):
             raise serializers.ValidationError(message) from None
 
     def validate_templateId(self, value: str) -> Template | None:
-        if not value:
-            return None
-        lookup = {"pk": value} if uuid_parse(value) is not None else {"slug": value}
-        template = Template.objects.filter(**lookup).first()
-        if template is None:
-            raise serializers.ValidationError(f"No template {value!r}.")
-        return template
+        return template_lookup(value)
 
     def validate_userId(self, value: int) -> int:
         user = self.context.get("user")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from emails.pages import compose, log, message, unsubscribe
+from emails.pages import analytics, compose, contact, log, message, unsubscribe
 
 app_name = "emails"
 urlpatterns = [
@@ -13,5 +13,8 @@ urlpatterns = [
     path("emails", log.LogView.as_view(), name="log"),
     path("emails/export.csv", log.log_export, name="export"),
     path("emails/<uuid:message_id>", message.DetailView.as_view(), name="detail"),
+    path("analytics", analytics.AnalyticsView.as_view(), name="analytics"),
+    path("analytics/export.csv", analytics.analytics_export, name="analytics-export"),
+    path("contacts/<str:address>", contact.ContactView.as_view(), name="contact"),
     path("unsubscribe/<str:token>", unsubscribe.unsubscribe_view, name="unsubscribe"),
 ]

@@ -17,7 +17,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
@@ -26,6 +26,7 @@ from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from core.http import query_without_blanks
 from files import storage
 from files.choices import ALLOWED_CONTENT_TYPES, FileCategory, FileStatus
 from files.exceptions import DownloadRefused, FileForbidden, FileNotFound, UploadRefused
@@ -38,12 +39,7 @@ class FileListView(LoginRequiredMixin, View):
     template_name = "files/list.html"
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        # Without empty values, so links built from it stay short.
-        query = QueryDict(mutable=True)
-        for key, values in request.GET.lists():
-            kept = [value for value in values if value.strip()]
-            if kept:
-                query.setlist(key, kept)
+        query = query_without_blanks(request.GET)
         serializer = FileQuerySerializer(data=query)
         context: dict[str, Any] = {
             "query": query,

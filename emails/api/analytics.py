@@ -56,6 +56,9 @@ _Analytics = inline_serializer(
                 **{name: serializers.FloatField(help_text="Of sent, in [0, 1].") for name in _RATES},
             },
         ),
+        "costByCategory": inline_serializer(
+            "CategoryCost", {"category": serializers.CharField(), "cost": serializers.FloatField()}, many=True
+        ),
         "daily": inline_serializer(
             "Day",
             {"date": serializers.DateField(), **_COUNTS, "opened": serializers.IntegerField(),

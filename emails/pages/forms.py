@@ -207,6 +207,7 @@ class LogFilterForm(ServiceErrorsForm):
     startDate = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     endDate = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     userId = forms.TypedChoiceField(label="User", required=False)
+    templateId = forms.ChoiceField(label="Template", required=False)
     limit = forms.ChoiceField(
         label="Per page",
         required=False,
@@ -216,10 +217,40 @@ class LogFilterForm(ServiceErrorsForm):
 
     def __init__(self, *args: Any, show_users: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        if show_users:
-            users = get_user_model().objects.order_by("username").only("pk", "username", "first_name", "last_name")
-            field = self.fields["userId"]
-            assert isinstance(field, forms.ChoiceField)
-            field.choices = _blank("Any user", [(str(u.pk), u.get_full_name() or u.get_username()) for u in users])
-        else:
-            del self.fields["userId"]
+        _choices_of_people_and_templates(self, show_users=show_users)
+
+
+def _choices_of_people_and_templates(form: forms.Form, *, show_users: bool) -> None:
+    """The user filter for those who see everyone's mail (gone for the others), and the template filter."""
+    if show_users:
+        users = get_user_model().objects.order_by("username").only("pk", "username", "first_name", "last_name")
+        field = form.fields["userId"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = _blank("Any user", [(str(u.pk), u.get_full_name() or u.get_username()) for u in users])
+    else:
+        del form.fields["userId"]
+    templates = form.fields["templateId"]
+    assert isinstance(templates, forms.ChoiceField)
+    templates.choices = _blank("Any template", [(str(t.pk), t.name) for t in Template.objects.only("pk", "name")])
+
+
+class AnalyticsFilterForm(ServiceErrorsForm):
+    """The dashboard's controls: a period (presets are links) and the log's filters."""
+
+    startDate = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    endDate = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    tz = forms.CharField(
+        label="Time zone",
+        required=False,
+        help_text="Days are cut in this zone.",
+        widget=forms.TextInput(attrs={"list": "time-zones", "autocomplete": "off", "spellcheck": "false"}),
+    )
+    category = forms.ChoiceField(label="Category", required=False, choices=_blank("Any category", Category.choices))
+    priority = forms.ChoiceField(label="Priority", required=False, choices=_blank("Any priority", Priority.choices))
+    clientId = forms.CharField(label="Client id", required=False)
+    templateId = forms.ChoiceField(label="Template", required=False)
+    userId = forms.TypedChoiceField(label="User", required=False)
+
+    def __init__(self, *args: Any, show_users: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _choices_of_people_and_templates(self, show_users=show_users)

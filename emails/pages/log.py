@@ -10,12 +10,13 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils import timezone
 from django.views import View
 
+from core.http import query_without_blanks
 from core.rest.errors import drf_field_errors
 from emails.choices import Category, MessageStatus
 from emails.models import Message, Recipient
@@ -51,16 +52,6 @@ class SortLink:
     current: str  # the current order when active
 
 
-def _clean_query(data: QueryDict) -> QueryDict:
-    """The query string without empty values, so page and sort links stay short."""
-    query = QueryDict(mutable=True)
-    for key, values in data.lists():
-        kept = [value for value in values if value.strip()]
-        if kept:
-            query.setlist(key, kept)
-    return query
-
-
 def _log_row(message: Message) -> LogRow:
     recipients = list(message.recipients.all())  # prefetched, in position order
     first = next((r for r in recipients if r.kind == "to"), recipients[0] if recipients else None)
@@ -87,7 +78,7 @@ class LogView(LoginRequiredMixin, View):
 
     def get(self, request: HttpRequest) -> HttpResponse:
         can_view_all = request.user.has_perm(VIEW_ALL_PERMISSION)
-        query = _clean_query(request.GET)
+        query = query_without_blanks(request.GET)
         serializer = EmailQuerySerializer(data=query)
         shown = query.copy()  # what the filter form shows: the query, with the page size it gets by default
         shown.setdefault("limit", str(serializer.fields["limit"].default))
@@ -149,7 +140,7 @@ def csv_cell(value: Any) -> Any:
     return value
 
 
-class _Echo:
+class Echo:
     """A file-like object whose write returns the line, for csv.writer in a stream."""
 
     def write(self, value: str) -> str:
@@ -157,7 +148,7 @@ class _Echo:
 
 
 def _csv_rows(found: Any) -> Iterator[str]:
-    writer = csv.writer(_Echo())
+    writer = csv.writer(Echo())
     yield writer.writerow(CSV_COLUMNS)
     for message in found.iterator(chunk_size=500):
         recipients = list(message.recipients.all())
@@ -182,7 +173,7 @@ def _csv_rows(found: Any) -> Iterator[str]:
 
 @login_required
 def log_export(request: HttpRequest) -> HttpResponseBase:
-    serializer = EmailQuerySerializer(data=_clean_query(request.GET))
+    serializer = EmailQuerySerializer(data=query_without_blanks(request.GET))
     if not serializer.is_valid():
         problems = "; ".join(f"{'.'.join(map(str, e.path))}: {e.message}" for e in drf_field_errors(serializer.errors))
         return HttpResponse(f"Invalid filters: {problems}", status=400, content_type="text/plain; charset=utf-8")

@@ -89,6 +89,13 @@ def email_analytics(*, user: User | AnonymousUser, filters: AnalyticsFilters) ->
             counts[g[key]] = counts.get(g[key], 0) + int(g["emails"])
         return [{key: value, "count": n} for value, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
 
+    category_cost: dict[str, int] = {}
+    for g in groups:
+        category_cost[g["category"]] = category_cost.get(g["category"], 0) + int(g["cost_units"])
+    cost_by_category = [
+        {"category": category, "cost": money(cost_from_units(units))}
+        for category, units in sorted(category_cost.items(), key=lambda kv: (-kv[1], kv[0]))
+    ]
     days = messages.annotate(day=TruncDate(activity(), tzinfo=filters.zone)).values("day")
     daily = [
         {"date": row["day"].isoformat(), **_counts(row, ("emails", "recipients", *OUTCOMES[:6]))}
@@ -130,6 +137,7 @@ def email_analytics(*, user: User | AnonymousUser, filters: AnalyticsFilters) ->
             "byPriority": by("priority"),
         },
         "rates": {**{name: totals[name] for name in OUTCOMES}, **rates_of(totals)},
+        "costByCategory": cost_by_category,
         "daily": daily,
         "byClient": by_client,
         "byUser": by_user,

@@ -21,6 +21,7 @@ class Contact:
     stats: dict[str, Any]
     # This address's recipient rows, newest first: one per message it was on.
     deliveries: QuerySet[Recipient]
+    last_sent: datetime | None = None
 
     @property
     def suppressed(self) -> bool:
@@ -47,6 +48,7 @@ def contact_get(*, user: User | AnonymousUser, address: str) -> Contact:
             "lastSentAt": _iso(stats["last_sent"]),
         },
         deliveries=deliveries,
+        last_sent=stats["last_sent"],
     )
 
 

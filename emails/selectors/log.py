@@ -16,7 +16,7 @@ from core.text import uuid_parse
 from emails.choices import MessageStatus
 from emails.delivery import send_backlog, send_rate, ses_quota_cached
 from emails.exceptions import HoldNotFound, MessageNotFound, SuppressionNotFound
-from emails.models import Message, Recipient, ReputationHold, Suppression
+from emails.models import Message, Recipient, ReputationHold, Suppression, Template
 from emails.selectors.counting import OUTCOMES, cost_from_units, message_sums, money
 
 VIEW_ALL_PERMISSION = "emails.view_all_messages"
@@ -40,6 +40,7 @@ class EmailFilters:
     priority: str = ""
     client_id: str = ""
     owner_id: int | None = None
+    template: Template | None = None
     start_date: date | None = None
     end_date: date | None = None
     search: str = ""
@@ -73,6 +74,8 @@ def email_list(*, user: User | AnonymousUser, filters: EmailFilters) -> QuerySet
         qs = qs.filter(client_id=filters.client_id)
     if filters.owner_id is not None:
         qs = qs.filter(owner_id=filters.owner_id)
+    if filters.template is not None:
+        qs = qs.filter(template=filters.template)
     if filters.start_date:
         qs = qs.filter(created_at__gte=_day_start(filters.start_date))
     if filters.end_date:
