@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from functools import partial
 from typing import Any
 
 from celery import Task, current_app
@@ -28,7 +27,13 @@ _executor_lock = threading.Lock()
 
 def task_schedule(name: str, *args: Any, priority: int = 5, countdown: float = 0) -> None:
     """Run the task called `name` with `args` after the current transaction commits (at once outside one)."""
-    transaction.on_commit(partial(_run, name, args, priority, countdown), robust=True)
+
+    # A function of its own rather than a partial: Django names the callback when one raises, and a
+    # partial has no __qualname__, so the error was lost in an AttributeError.
+    def run_task() -> None:
+        _run(name, args, priority, countdown)
+
+    transaction.on_commit(run_task, robust=True)
 
 
 def task_registered(name: str) -> Task[Any, Any]:

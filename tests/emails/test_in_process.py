@@ -119,3 +119,17 @@ def test_only_the_server_entry_points_start_it() -> None:
         if "scheduler_start()" in path.read_text() and path.name != "scheduler.py"
     }
     assert callers == {"crm_email/wsgi.py", "crm_email/asgi.py"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_task_that_cannot_be_scheduled_is_logged_with_its_error(monkeypatch: Any, caplog: Any) -> None:
+    """The on_commit callback failed with AttributeError (a partial has no __qualname__), hiding why."""
+    from core import tasks
+
+    def refused(*args: Any) -> None:
+        raise RuntimeError("cannot schedule new futures after interpreter shutdown")
+
+    monkeypatch.setattr(tasks, "_run", refused)
+    with caplog.at_level("ERROR", logger="django.db.backends.base"):
+        tasks.task_schedule("emails.tasks.email_sweep_task")  # outside a transaction: at once, robustly
+    assert any("cannot schedule new futures" in str(r.exc_info[1]) for r in caplog.records if r.exc_info)
