@@ -51,14 +51,14 @@ def _level(rate_name: str, value: float) -> str:
     return "red" if value >= limits["pause"] else "amber" if value >= limits["review"] else "green"
 
 
-def _presets(query: QueryDict, today: date) -> list[dict[str, Any]]:
+def _presets(query: QueryDict, today: date, first: date, last: date) -> list[dict[str, Any]]:
+    """The period links; the one that matches the period shown (30 days, by default) is marked."""
     links = []
     for label, days in PRESETS:
         start = today - timedelta(days=days - 1)
         preset = query.copy()
         preset["startDate"], preset["endDate"] = start.isoformat(), today.isoformat()
-        chosen = query.get("startDate") == start.isoformat() and query.get("endDate", today.isoformat()) == str(today)
-        links.append({"label": label, "query": preset.urlencode(), "current": chosen})
+        links.append({"label": label, "query": preset.urlencode(), "current": (first, last) == (start, today)})
     return links
 
 
@@ -133,12 +133,15 @@ class AnalyticsView(LoginRequiredMixin, View):
             except Unavailable as exc:
                 account_error = exc.public_message
         categories = dict(Category.choices)
+        first_day = filters.start.astimezone(filters.zone).date()
+        last_day = (filters.end - timedelta(microseconds=1)).astimezone(filters.zone).date()
+        today = timezone.localtime(timezone.now(), filters.zone).date()
         context.update(
             data=data,
             filters=filters,
-            last_day=(filters.end - timedelta(microseconds=1)).astimezone(filters.zone).date(),
-            first_day=filters.start.astimezone(filters.zone).date(),
-            presets=_presets(query, timezone.localtime(timezone.now(), filters.zone).date()),
+            first_day=first_day,
+            last_day=last_day,
+            presets=_presets(query, today, first_day, last_day),
             cards=_cards(data["rates"]),
             charts=_charts(data, account),
             account=account,
