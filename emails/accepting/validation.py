@@ -108,8 +108,10 @@ def email_request_check(*, owner: User, draft: EmailDraft) -> EmailRequest:
         errors.add(("subject",), REQUIRED, "required")
     html = _body(errors, "htmlContent", draft.html)
     text = _body(errors, "textContent", draft.text)
-    if not (draft.html or draft.text or draft.template) and not errors.has("htmlContent") and not errors.has(
-        "textContent"
+    if (
+        not (draft.html or draft.text or draft.template)
+        and not errors.has("htmlContent")
+        and not errors.has("textContent")
     ):
         errors.add(
             ("content",), "Either htmlContent or textContent (or a templateId) must be provided.", "content_missing"

@@ -77,9 +77,7 @@ def email_analytics(*, user: User | AnonymousUser, filters: AnalyticsFilters) ->
     """The analytics answer, but `recentEmails` (a queryset, for the caller to shape as the log does)."""
     messages = analytics_messages(user=user, filters=filters)
     sums = message_sums()
-    groups = list(
-        messages.values("status", "category", "priority").annotate(size=Coalesce(Sum("size"), 0), **sums)
-    )
+    groups = list(messages.values("status", "category", "priority").annotate(size=Coalesce(Sum("size"), 0), **sums))
     totals = {name: sum(int(g[name]) for g in groups) for name in ("emails", "recipients", "size", *OUTCOMES)}
     cost = cost_from_units(sum(int(g["cost_units"]) for g in groups))
 

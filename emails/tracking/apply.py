@@ -238,9 +238,7 @@ def _recipient_advance(pk: int, event: ParsedEvent | None, firsts: dict[str, dat
         changes["last_event_at"] = Case(
             When(moves_up, then=Value(event.occurred_at, output_field=DateTimeField())), default=F("last_event_at")
         )
-        reason = event.details.get("diagnosticCode") or event.details.get("reason") or event.details.get(
-            "errorMessage"
-        )
+        reason = event.details.get("diagnosticCode") or event.details.get("reason") or event.details.get("errorMessage")
         if reason:
             text = Value(str(reason)[:2000], output_field=TextField())
             changes["reason"] = Case(When(moves_up, then=text), default=F("reason"))

@@ -40,9 +40,7 @@ _UploadUrl = inline_serializer(
         "maxSizeBytes": serializers.IntegerField(),
     },
 )
-_FilePage = inline_serializer(
-    "FilePage", {"files": FileSerializer(many=True), "pagination": PaginationSerializer()}
-)
+_FilePage = inline_serializer("FilePage", {"files": FileSerializer(many=True), "pagination": PaginationSerializer()})
 _DownloadUrl = inline_serializer(
     "DownloadUrl",
     {

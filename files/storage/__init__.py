@@ -48,6 +48,8 @@ def _backend() -> Backend:
     if isinstance(storage, FileSystemStorage):
         return DiskBackend(storage)
     return S3Backend(storage)
+
+
 def storage_location() -> tuple[str, str]:
     """(bucket, region) of the configured storage; empty strings for disk."""
     return _backend().location()

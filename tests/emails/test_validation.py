@@ -172,8 +172,11 @@ def test_nul_and_lone_surrogates_are_refused_on_their_field(
     ("change", "path", "fragment"),
     [
         ({"customData": {"blob": "x" * 40_000}}, ["customData"], "At most 32,768 bytes"),
-        ({"templateData": {"a": {"b": {"c": {"d": {"e": {"f": {"g": {"h": {"i": 1}}}}}}}}}}, ["templateData"],
-         "Nested too deeply"),
+        (
+            {"templateData": {"a": {"b": {"c": {"d": {"e": {"f": {"g": {"h": {"i": 1}}}}}}}}}},
+            ["templateData"],
+            "Nested too deeply",
+        ),
         ({"tags": {f"t{i}": "v" for i in range(51)}}, ["tags"], "At most 50 tags"),
         ({"tags": {"t": "v" * 257}}, ["tags", "t"], "no more than 256"),
     ],
