@@ -224,6 +224,9 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# Pages showing mail in flight ask for news this often (seconds).
+PAGES_LIVE_POLL_SECONDS = env_int("PAGES_LIVE_POLL_SECONDS", 3, minimum=1)
+
 # --- Email and SES --------------------------------------------------------
 # SES emulated by moto in this process, with the mailbox simulator: for the
 # embedded default only (bin/dev sets it). Off unless asked for, so a

@@ -20,13 +20,15 @@ from emails.selectors import SORT_FIELDS, VIEW_ALL_PERMISSION, EmailFilters
 from emails.selectors.analytics import AnalyticsFilters
 
 SORT_BY_CHOICES = sorted(SORT_FIELDS)
+# The most rows a page of a list holds.
+PAGE_LIMIT_MAX = 100
 
 
 class EmailQuerySerializer(serializers.Serializer[Any]):
     """The log's query string: the seeds' filters plus sorting."""
 
     page = serializers.IntegerField(min_value=1, max_value=MAX_DB_INTEGER, default=1)
-    limit = serializers.IntegerField(min_value=1, max_value=100, default=20)
+    limit = serializers.IntegerField(min_value=1, max_value=PAGE_LIMIT_MAX, default=20)
     search = serializers.CharField(required=False, allow_blank=True, max_length=200)
     status = serializers.ChoiceField(choices=MessageStatus.choices, required=False, allow_blank=True)
     category = serializers.ChoiceField(choices=Category.choices, required=False, allow_blank=True)
@@ -84,7 +86,7 @@ class PageQuerySerializer(serializers.Serializer[Any]):
     """A page of a list: `page` and `limit`, as the log's."""
 
     page = serializers.IntegerField(min_value=1, max_value=MAX_DB_INTEGER, default=1)
-    limit = serializers.IntegerField(min_value=1, max_value=100, default=20)
+    limit = serializers.IntegerField(min_value=1, max_value=PAGE_LIMIT_MAX, default=20)
 
 
 @extend_schema_field({"type": "string", "example": "2026-11-30"})

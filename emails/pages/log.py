@@ -6,23 +6,27 @@ import csv
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.views import View
 
 from core.http import query_without_blanks
 from core.rest.errors import drf_field_errors
+from core.text import uuid_parse
 from emails.choices import Category, MessageStatus
 from emails.models import Message, Recipient
 from emails.pages.forms import LogFilterForm
-from emails.queries import EmailQuerySerializer
-from emails.selectors import VIEW_ALL_PERMISSION, email_list, email_stats
+from emails.queries import PAGE_LIMIT_MAX, EmailQuerySerializer
+from emails.selectors import VIEW_ALL_PERMISSION, email_in_flight, email_list, email_stats, messages_in_flight
 
 SORT_COLUMNS = [
     ("subject", "Subject"),
@@ -34,6 +38,10 @@ SORT_COLUMNS = [
     ("createdAt", "Created"),
     ("cost", "Cost"),
 ]
+
+
+# A log page shows at most this many rows, so its poll asks for no more.
+LIVE_ROWS_MAX = PAGE_LIMIT_MAX
 
 
 @dataclass(frozen=True)
@@ -56,6 +64,16 @@ def _log_row(message: Message) -> LogRow:
     recipients = list(message.recipients.all())  # prefetched, in position order
     first = next((r for r in recipients if r.kind == "to"), recipients[0] if recipients else None)
     return LogRow(message=message, first_to=first, more=max(len(recipients) - 1, 0))
+
+
+def _live(rows: list[LogRow]) -> dict[str, Any]:
+    """The log's poller: the shown rows whose message is in flight, asked for again until none is."""
+    ids = [str(row.message.pk) for row in rows if email_in_flight(row.message)]
+    query = urlencode([("id", pk) for pk in ids])
+    return {
+        "live_url": f"{reverse('emails:log-live')}?{query}" if ids else "",
+        "live_seconds": settings.PAGES_LIVE_POLL_SECONDS,
+    }
 
 
 def _sort_links(sort_by: str, sort_order: str) -> list[SortLink]:
@@ -101,9 +119,11 @@ class LogView(LoginRequiredMixin, View):
         paginator = Paginator(found.select_related("owner").prefetch_related("recipients"), data["limit"])
         page = paginator.get_page(data["page"])
         stats = email_stats(messages=found)
+        rows = [_log_row(message) for message in page.object_list]
         context.update(
+            _live(rows),
             page=page,
-            rows=[_log_row(message) for message in page.object_list],
+            rows=rows,
             page_range=paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1),
             stats=stats,
             status_chips=_chips(stats["byStatus"], "status", MessageStatus.choices),
@@ -111,6 +131,21 @@ class LogView(LoginRequiredMixin, View):
             sort_links=_sort_links(data["sortBy"], data["sortOrder"]),
         )
         return render(request, self.template_name, context)
+
+
+class LiveRowsView(LoginRequiredMixin, View):
+    """The log's poll: the asked-for rows, redrawn, and the poller again for those still in flight.
+
+    Only these messages are read (no filter, summary or page is worked out
+    again), and only those the user may see; an id that is not a message's
+    is left out, as the page never sends one.
+    """
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        ids = [pk for pk in (uuid_parse(value) for value in request.GET.getlist("id")[:LIVE_ROWS_MAX]) if pk]
+        rows = [_log_row(message) for message in messages_in_flight(user=request.user, message_ids=ids)]
+        context = {"live_rows": rows, "can_view_all": request.user.has_perm(VIEW_ALL_PERMISSION), **_live(rows)}
+        return render(request, "emails/_log_live.html", context)
 
 
 CSV_COLUMNS = [

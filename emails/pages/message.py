@@ -1,20 +1,34 @@
-"""One message's page: header, recipients, events, attachments and the HTML body, sanitised and sandboxed."""
+"""One message's page: header, outcomes, recipients (filtered, paged), events, attachments, the bodies.
+
+While the message is in flight the page asks for its changing parts again
+every PAGES_LIVE_POLL_SECONDS (htmx), and stops once nothing is pending.
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.views import View
 
+from core.http import query_without_blanks
 from emails.accepting import html_sanitise
+from emails.choices import RecipientStatus
 from emails.delivery import SES_MAX_ADDRESSES_PER_CALL, ses_call_count
 from emails.exceptions import MessageNotFound
-from emails.models import Event, Recipient
-from emails.selectors import email_get, email_rate_wait
+from emails.models import Event, Message, Recipient
+from emails.outcomes import RECIPIENT_RANK
+from emails.selectors import email_get, email_in_flight, email_rate_wait
+
+RECIPIENTS_PER_PAGE = 50
 
 
 @dataclass(frozen=True)
@@ -23,27 +37,63 @@ class RecipientRow:
     last_event: Event | None
 
 
+def _message(request: HttpRequest, message_id: uuid.UUID) -> Message:
+    try:
+        return email_get(user=request.user, message_id=message_id)
+    except MessageNotFound:
+        raise Http404("No such message.") from None
+
+
+def message_context(request: HttpRequest, message: Message) -> dict[str, Any]:
+    """What the page's live part shows: the same for the page and for its poll."""
+    query = query_without_blanks(request.GET)
+    recipients = list(message.recipients.all())  # prefetched, in position order
+    events = list(message.events.all())
+    last_event = {event.recipient_id: event for event in events if event.recipient_id}
+    labels = dict(RecipientStatus.choices)
+    counts = Counter(r.status for r in recipients)
+    # Problems first, as the message's own status is derived.
+    outcomes = [
+        {"status": status, "label": labels[status], "count": n}
+        for status, n in sorted(counts.items(), key=lambda kv: (-RECIPIENT_RANK[kv[0]], kv[0]))
+    ]
+    chosen = query.get("recipientStatus", "")
+    shown = [r for r in recipients if r.status == chosen] if chosen in labels else recipients
+    page = Paginator(shown, RECIPIENTS_PER_PAGE).get_page(query.get("rpage", 1))
+    ses_ids = sorted({r.ses_message_id for r in recipients if r.ses_message_id})
+    live = email_in_flight(message)
+    live_url = f"{reverse('emails:message-live', args=[message.pk])}?{query.urlencode()}" if live else ""
+    return {
+        "message": message,
+        "outcomes": outcomes,
+        "recipient_status": chosen if chosen in labels else "",
+        "recipient_status_label": labels.get(chosen, ""),
+        "recipient_page": page,
+        "recipient_rows": [RecipientRow(r, last_event.get(r.pk)) for r in page.object_list],
+        "events": events,
+        "ses_ids": ses_ids,
+        # Once sent, the SES calls made; before, the calls it will take.
+        "ses_calls": len(ses_ids) or ses_call_count(addresses=len(recipients), category=message.category),
+        "group_size": SES_MAX_ADDRESSES_PER_CALL,
+        "rate_wait": email_rate_wait(message=message),
+        "live_url": live_url,
+        "live_seconds": settings.PAGES_LIVE_POLL_SECONDS,
+    }
+
+
 class DetailView(LoginRequiredMixin, View):
     template_name = "emails/detail.html"
 
     def get(self, request: HttpRequest, message_id: uuid.UUID) -> HttpResponse:
-        try:
-            message = email_get(user=request.user, message_id=message_id)
-        except MessageNotFound:
-            raise Http404("No such message.") from None
-        recipients = list(message.recipients.all())
-        events = list(message.events.all())
-        last_event = {event.recipient_id: event for event in events if event.recipient_id}
-        ses_ids = sorted({r.ses_message_id for r in recipients if r.ses_message_id})
-        context = {
-            "message": message,
-            "recipients": [RecipientRow(r, last_event.get(r.pk)) for r in recipients],
-            "events": events,
-            "ses_ids": ses_ids,
-            # Once sent, the SES calls made; before, the calls it will take.
-            "ses_calls": len(ses_ids) or ses_call_count(addresses=len(recipients), category=message.category),
-            "group_size": SES_MAX_ADDRESSES_PER_CALL,
-            "html_preview": html_sanitise(message.html_body) if message.html_body else "",
-            "rate_wait": email_rate_wait(message=message),
-        }
+        message = _message(request, message_id)
+        context = message_context(request, message)
+        context["html_preview"] = html_sanitise(message.html_body) if message.html_body else ""
         return render(request, self.template_name, context)
+
+
+class LiveView(LoginRequiredMixin, View):
+    """The live part of a message's page, for its poll: no summary is counted again, only this message."""
+
+    def get(self, request: HttpRequest, message_id: uuid.UUID) -> HttpResponse:
+        message = _message(request, message_id)
+        return render(request, "emails/_message_live.html", message_context(request, message))

@@ -151,6 +151,26 @@ def email_quota() -> dict[str, Any]:
     return ses_quota_cached()
 
 
+# How long after its first SES call a page keeps asking whether SES reported on a message.
+LIVE_WINDOW = timedelta(minutes=15)
+
+
+def email_in_flight(message: Message) -> bool:
+    """Whether a page showing the message should keep asking for news: not sent yet, or sent so lately that
+    SES may still report on recipients it has not reported on."""
+    if message.status in (MessageStatus.QUEUED, MessageStatus.SENDING):
+        return True
+    if message.sent_at is None or message.sent_at < timezone.now() - LIVE_WINDOW:
+        return False
+    return message.delivered_count + message.bounced_count < message.sent_count
+
+
+def messages_in_flight(*, user: User | AnonymousUser, message_ids: list[uuid.UUID]) -> list[Message]:
+    """Of these messages (a page's), the ones the user may see, with their recipients: what a live page redraws."""
+    found = messages_visible_to(user).filter(pk__in=message_ids).select_related("owner").prefetch_related("recipients")
+    return list(found)
+
+
 @dataclass(frozen=True)
 class RateWait:
     """A message waiting for SES's send rate: how much sending is reserved ahead of it, at what rate."""
