@@ -7,7 +7,9 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -188,3 +190,28 @@ def test_the_log_poll_shows_only_the_users_messages_and_ignores_junk(
     assert f"row-{mine.pk}" in fragment
     assert str(theirs.pk) not in fragment and "Secret" not in fragment
     assert "hx-get" not in _poller(signed_in.get("/emails/live").content.decode())  # nothing asked: nothing polled
+
+
+def _queries(client: Client, url: str) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return len(captured)
+
+
+def test_a_poll_costs_the_same_queries_whatever_it_redraws(signed_in: Client, user: Any) -> None:
+    few = [make_message(user, status="queued", to=("a@example.com", "b@example.com")) for _ in range(2)]
+    many = [
+        *few,
+        *(
+            make_message(user, status="queued", to=("c@example.com", "d@example.com", "e@example.com"))
+            for _ in range(18)
+        ),
+    ]
+    assert _queries(signed_in, "/emails/live?" + "&".join(f"id={m.pk}" for m in few)) == _queries(
+        signed_in, "/emails/live?" + "&".join(f"id={m.pk}" for m in many)
+    )
+
+    small = make_message(user, status="queued", to=("a@example.com",))
+    large = make_message(user, status="queued", to=tuple(f"r{i}@example.com" for i in range(80)))
+    url = "emails:message-live"
+    assert _queries(signed_in, reverse(url, args=[small.pk])) == _queries(signed_in, reverse(url, args=[large.pk]))
