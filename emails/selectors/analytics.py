@@ -19,11 +19,19 @@ from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import connection
-from django.db.models import Avg, Count, DateTimeField, DurationField, ExpressionWrapper, F, QuerySet, Sum
+from django.db.models import Avg, Count, DateTimeField, DurationField, ExpressionWrapper, F, QuerySet
 from django.db.models.functions import Coalesce, TruncDate
 
 from emails.models import Message, Recipient, Template
-from emails.selectors.counting import OUTCOMES, cost_from_units, message_sums, money, rates_of, recipient_counts
+from emails.selectors.counting import (
+    OUTCOMES,
+    cost_from_units,
+    message_summary,
+    message_sums,
+    money,
+    rates_of,
+    recipient_counts,
+)
 from emails.selectors.log import VIEW_ALL_PERMISSION, messages_visible_to
 
 TOP_DOMAINS = 20
@@ -77,22 +85,12 @@ def email_analytics(*, user: User | AnonymousUser, filters: AnalyticsFilters) ->
     """The analytics answer, but `recentEmails` (a queryset, for the caller to shape as the log does)."""
     messages = analytics_messages(user=user, filters=filters)
     sums = message_sums()
-    groups = list(messages.values("status", "category", "priority").annotate(size=Coalesce(Sum("size"), 0), **sums))
-    totals = {name: sum(int(g[name]) for g in groups) for name in ("emails", "recipients", "size", *OUTCOMES)}
-    cost = cost_from_units(sum(int(g["cost_units"]) for g in groups))
-
-    def by(key: str) -> list[dict[str, Any]]:
-        counts: dict[str, int] = {}
-        for g in groups:
-            counts[g[key]] = counts.get(g[key], 0) + int(g["emails"])
-        return [{key: value, "count": n} for value, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
-
-    category_cost: dict[str, int] = {}
-    for g in groups:
-        category_cost[g["category"]] = category_cost.get(g["category"], 0) + int(g["cost_units"])
+    summary = message_summary(messages)
+    outcomes = summary.outcomes()
+    category_units = {row["category"]: summary.cost_units(category=row["category"]) for row in summary.by("category")}
     cost_by_category = [
         {"category": category, "cost": money(cost_from_units(units))}
-        for category, units in sorted(category_cost.items(), key=lambda kv: (-kv[1], kv[0]))
+        for category, units in sorted(category_units.items(), key=lambda kv: (-kv[1], kv[0]))
     ]
     days = messages.annotate(day=TruncDate(activity(), tzinfo=filters.zone)).values("day")
     daily = [
@@ -125,16 +123,8 @@ def email_analytics(*, user: User | AnonymousUser, filters: AnalyticsFilters) ->
         for row in domains
     ]
     return {
-        "stats": {
-            "totalEmails": totals["emails"],
-            "totalRecipients": totals["recipients"],
-            "totalCost": money(cost),
-            "avgSize": round(totals["size"] / totals["emails"]) if totals["emails"] else 0,
-            "byStatus": by("status"),
-            "byCategory": by("category"),
-            "byPriority": by("priority"),
-        },
-        "rates": {**{name: totals[name] for name in OUTCOMES}, **rates_of(totals)},
+        "stats": summary.stats(),
+        "rates": {**outcomes, **rates_of(outcomes)},
         "costByCategory": cost_by_category,
         "daily": daily,
         "byClient": by_client,

@@ -12,13 +12,15 @@ same first-outcome times, so the two agree.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import BigIntegerField, Count, F, Q, Sum
+from django.db.models import BigIntegerField, Count, F, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce, Round
 
 from emails.choices import RecipientStatus
+from emails.models import Message
 from emails.outcomes import ACCEPTED, FLAG_COUNTS, REFUSED
 
 # The counts of a set of messages, by the name the API gives them, from each message's counter.
@@ -63,6 +65,51 @@ def message_sums(prefix: str = "") -> dict[str, Any]:
     sums |= {name: Coalesce(Sum(f"{prefix}{counter}"), 0) for name, counter in MESSAGE_COUNTERS.items()}
     sums["cost_units"] = cost_sum(f"{prefix}cost")
     return sums
+
+
+@dataclass(frozen=True)
+class Summary:
+    """A set of messages rolled up from one GROUP BY (status, category, priority).
+
+    At most 11 x 5 x 4 groups come back, however many messages there are:
+    one scan instead of one per breakdown.
+    """
+
+    groups: list[dict[str, Any]]
+
+    def total(self, name: str) -> int:
+        return sum(int(g[name]) for g in self.groups)
+
+    def cost_units(self, **where: str) -> int:
+        return sum(int(g["cost_units"]) for g in self.groups if all(g[k] == v for k, v in where.items()))
+
+    def by(self, key: str, count: str = "emails") -> list[dict[str, Any]]:
+        """The groups summed by one of their keys, the largest first."""
+        counts: dict[str, int] = {}
+        for g in self.groups:
+            counts[g[key]] = counts.get(g[key], 0) + int(g[count])
+        return [{key: value, "count": n} for value, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+
+    def stats(self) -> dict[str, Any]:
+        """The seeds' `stats`: totals, exact cost, average size, and counts by status, category and priority."""
+        emails = self.total("emails")
+        return {
+            "totalEmails": emails,
+            "totalRecipients": self.total("recipients"),
+            "totalCost": money(cost_from_units(self.cost_units())),
+            "avgSize": round(self.total("size") / emails) if emails else 0,
+            "byStatus": self.by("status"),
+            "byCategory": self.by("category"),
+            "byPriority": self.by("priority"),
+        }
+
+    def outcomes(self) -> dict[str, int]:
+        return {name: self.total(name) for name in OUTCOMES}
+
+
+def message_summary(messages: QuerySet[Message]) -> Summary:
+    groups = messages.order_by().values("status", "category", "priority")
+    return Summary(list(groups.annotate(size=Coalesce(Sum("size"), 0), **message_sums())))
 
 
 def _reached() -> Q:
