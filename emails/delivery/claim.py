@@ -13,8 +13,8 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from core.sql import column, instances, sql_in, table
 from emails.choices import Category, MessageStatus, RecipientStatus
-from emails.delivery.sql import column, instances, sql_in, table
 from emails.models import Attachment, Message, Recipient, ReputationHold
 from emails.suppression import SuppressionList, reputation_hold_active
 

@@ -13,8 +13,8 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.utils import timezone
 
+from core.sql import CHUNK, Executes, column, pipelined, sql_in, table
 from emails.choices import EventType, MessageStatus, RecipientStatus
-from emails.delivery.sql import CHUNK, Executes, column, pipelined, sql_in, table
 from emails.delivery.writer import BackgroundWriter, Statements
 from emails.models import Event, Message, Recipient
 from emails.outcomes import COUNT_FIELDS, message_counts_apply, statuses_below

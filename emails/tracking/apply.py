@@ -24,8 +24,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Case, Count, DateTimeField, F, Q, TextField, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from core.text import uuid_parse
@@ -38,9 +37,9 @@ from emails.outcomes import (
     Tally,
     message_counts_apply,
     recipient_status_after,
-    statuses_below,
 )
 from emails.suppression import reputation_check, suppression_add
+from emails.tracking.advance import Advance, recipients_advance
 from emails.tracking.parse import ParsedEvent, notification_events, storable
 from emails.tracking.sns import sns_subscription_confirm
 
@@ -150,8 +149,7 @@ def _apply(notifications: list[InboundNotification]) -> Confirmations:
 
     recipients = _match(e for _, e in parsed)
     rows: list[Event] = []
-    proposals: dict[int, ParsedEvent] = {}
-    firsts: dict[int, dict[str, datetime]] = defaultdict(dict)
+    advances: dict[int, Advance] = defaultdict(Advance)
     suppressions: list[tuple[InboundNotification, ParsedEvent, Recipient | None]] = []
     for notification, event in parsed:
         recipient = recipients.get((event.ses_message_id, event.address)) or recipients.get(
@@ -170,21 +168,15 @@ def _apply(notifications: list[InboundNotification]) -> Confirmations:
                 details=event.details,
             )
         )
-        if recipient is not None and event.status is not None:
-            current = proposals.get(recipient.pk)
-            if current is None or recipient_status_after(current.status or "", event.status) == event.status:
-                proposals[recipient.pk] = event
-        if recipient is not None and (flag := _flag(event)) is not None:
-            earlier = firsts[recipient.pk].get(flag)
-            firsts[recipient.pk][flag] = min(earlier, event.occurred_at) if earlier else event.occurred_at
+        if recipient is not None:
+            _propose(advances[recipient.pk], event)
         if event.suppress is not None:
             suppressions.append((notification, event, recipient))
 
     Event.objects.bulk_create(rows, ignore_conflicts=True)
     by_pk = {r.pk: r for r in recipients.values()}
-    moved = sorted(set(proposals) | set(firsts))
-    for pk in moved:  # a fixed order, so two workers never deadlock
-        _recipient_advance(pk, proposals.get(pk), firsts.get(pk, {}))
+    moved = {pk: advance for pk, advance in advances.items() if advance.status or advance.firsts}
+    recipients_advance(moved)
     _messages_derive({by_pk[pk].message_id for pk in moved})
     for notification, event, recipient in suppressions:
         _suppress(notification, event, recipient)
@@ -227,22 +219,17 @@ def _flag(event: ParsedEvent) -> str | None:
     return _FLAGS.get(event.type)
 
 
-def _recipient_advance(pk: int, event: ParsedEvent | None, firsts: dict[str, datetime]) -> None:
-    """One UPDATE: the status up to the event's, never down (a CASE); each outcome's first time kept."""
-    changes: dict[str, Any] = {
-        flag: Coalesce(F(flag), Value(when, output_field=DateTimeField())) for flag, when in firsts.items()
-    }
-    if event is not None and event.status is not None:
-        moves_up = Q(status__in=statuses_below(event.status))
-        changes["status"] = Case(When(moves_up, then=Value(event.status)), default=F("status"))
-        changes["last_event_at"] = Case(
-            When(moves_up, then=Value(event.occurred_at, output_field=DateTimeField())), default=F("last_event_at")
-        )
+def _propose(advance: Advance, event: ParsedEvent) -> None:
+    """Fold one event into what the batch proposes for its recipient: the highest status, each outcome's first time."""
+    if event.status is not None and (
+        advance.status is None or recipient_status_after(advance.status, event.status) == event.status
+    ):
         reason = event.details.get("diagnosticCode") or event.details.get("reason") or event.details.get("errorMessage")
-        if reason:
-            text = Value(str(reason)[:2000], output_field=TextField())
-            changes["reason"] = Case(When(moves_up, then=text), default=F("reason"))
-    Recipient.objects.filter(pk=pk).update(**changes)
+        advance.status, advance.occurred_at = event.status, event.occurred_at
+        advance.reason = str(reason)[:2000] if reason else None
+    if (flag := _flag(event)) is not None:
+        earlier = advance.firsts.get(flag)
+        advance.firsts[flag] = min(earlier, event.occurred_at) if earlier else event.occurred_at
 
 
 def _messages_derive(message_ids: set[uuid.UUID]) -> None:

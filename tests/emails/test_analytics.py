@@ -229,3 +229,20 @@ def test_the_answer_takes_a_fixed_number_of_queries(
 
 def test_analytics_needs_a_signed_in_caller(db: Any) -> None:
     assert APIClient().get("/api/email/analytics").status_code == 401
+
+
+def test_each_outcome_keeps_its_earliest_time_in_any_order(post_email: Any, ses: Any, sns: None) -> None:
+    message = send(post_email, ["a@example.com"])
+    t = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+    events(message, ("Open", ["a@example.com"]), at=t + timedelta(minutes=2))
+    events(message, ("Open", ["a@example.com"]), at=t + timedelta(minutes=1))  # late, but earlier
+    events(message, ("Open", ["a@example.com"]), at=t + timedelta(minutes=3))
+    events(message, ("Complaint", ["a@example.com"]), at=t + timedelta(minutes=4))
+    events(message, ("Delivery", ["a@example.com"]), at=t)  # reported last: the status stays, the time is kept
+
+    recipient = Recipient.objects.get()
+    assert recipient.opened_at == t + timedelta(minutes=1)
+    assert recipient.complained_at == t + timedelta(minutes=4)
+    assert recipient.delivered_at == t
+    assert recipient.status == "complaint" and recipient.last_event_at == t + timedelta(minutes=4)
+    assert recipient.bounced_at is None and recipient.clicked_at is None

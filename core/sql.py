@@ -1,4 +1,5 @@
-"""SQL the ORM can only do row by row, for the send path: quoted names, IN lists, pipelining, rows to instances.
+"""SQL the ORM can only do row by row (the send path, applying events): quoted names, IN lists, pipelining,
+rows to instances.
 
 It runs on PostgreSQL and on SQLite (3.35+, see emails.checks); SQLite names
 a VALUES list's columns column1, column2, and PostgreSQL's unnest is given
