@@ -12,7 +12,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 
-from core.rest.shapes import MAX_DB_INTEGER
+from core.rest.shapes import MAX_DB_INTEGER, date_in_range
 from core.text import uuid_parse
 from emails.choices import Category, MessageStatus, Priority, RecipientStatus
 from emails.models import Template
@@ -37,8 +37,8 @@ class EmailQuerySerializer(serializers.Serializer[Any]):
     clientId = serializers.CharField(required=False, allow_blank=True, max_length=100)
     userId = serializers.IntegerField(required=False, min_value=1, max_value=MAX_DB_INTEGER)
     templateId = serializers.CharField(required=False, allow_blank=True, max_length=100)
-    startDate = serializers.DateField(required=False)
-    endDate = serializers.DateField(required=False)
+    startDate = serializers.DateField(required=False, validators=[date_in_range])
+    endDate = serializers.DateField(required=False, validators=[date_in_range])
     sortBy = serializers.ChoiceField(choices=SORT_BY_CHOICES, default="createdAt")
     sortOrder = serializers.ChoiceField(choices=["asc", "desc"], default="desc")
 
@@ -115,8 +115,12 @@ DEFAULT_ANALYTICS_DAYS = 30
 class AnalyticsQuerySerializer(serializers.Serializer[Any]):
     """The analytics query string: a period (days cut in `tz`) and the log's filters. Needs `user` in its context."""
 
-    startDate = MomentField(required=False, help_text="YYYY-MM-DD (inclusive) or an ISO 8601 date-time.")
-    endDate = MomentField(required=False, help_text="YYYY-MM-DD (inclusive) or an ISO 8601 date-time.")
+    startDate = MomentField(
+        required=False, validators=[date_in_range], help_text="YYYY-MM-DD (inclusive) or an ISO 8601 date-time."
+    )
+    endDate = MomentField(
+        required=False, validators=[date_in_range], help_text="YYYY-MM-DD (inclusive) or an ISO 8601 date-time."
+    )
     tz = serializers.CharField(required=False, allow_blank=True, max_length=64, help_text="An IANA zone name.")
     category = serializers.ChoiceField(choices=Category.choices, required=False, allow_blank=True)
     priority = serializers.ChoiceField(choices=Priority.choices, required=False, allow_blank=True)

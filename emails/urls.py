@@ -17,6 +17,6 @@ urlpatterns = [
     path("emails/live", log.LiveRowsView.as_view(), name="log-live"),
     path("analytics", analytics.AnalyticsView.as_view(), name="analytics"),
     path("analytics/export.csv", analytics.analytics_export, name="analytics-export"),
-    path("contacts/<str:address>", contact.ContactView.as_view(), name="contact"),
+    path("contacts/<path:address>", contact.ContactView.as_view(), name="contact"),
     path("unsubscribe/<str:token>", unsubscribe.unsubscribe_view, name="unsubscribe"),
 ]

@@ -9,6 +9,7 @@ did not, so a service can report both at once.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date, datetime
 from typing import Any
 
 from rest_framework import serializers
@@ -19,6 +20,18 @@ from core.rest.errors import drf_field_errors
 
 # The largest integer a database column holds: an id or page past it is a 400, not the driver's overflow.
 MAX_DB_INTEGER = 2**63 - 1
+# The days a date filter may name: a day either side of these (an inclusive end, a time zone, a default period
+# reaching back) is still a date Python can hold, so a filter at the edge is a 400, not an OverflowError.
+DATE_MIN, DATE_MAX = date(1900, 1, 1), date(9998, 12, 31)
+
+
+def date_in_range(value: date) -> None:
+    """A validator for date fields of a query string."""
+    day = value.date() if isinstance(value, datetime) else value
+    if not DATE_MIN <= day <= DATE_MAX:
+        raise serializers.ValidationError(
+            f"Dates run from {DATE_MIN.isoformat()} to {DATE_MAX.isoformat()}.", code="date_out_of_range"
+        )
 
 
 def shapes_parse(serializer: serializers.Serializer[Any], data: Any) -> tuple[dict[str, Any], list[FieldError]]:

@@ -19,7 +19,7 @@ from core.rest.permissions import staff_with
 from emails.api.serializers import EventSerializer, MessageSummarySerializer
 from emails.models import Recipient
 from emails.queries import AnalyticsQuerySerializer, PageQuerySerializer
-from emails.selectors import contact_get, email_analytics, ses_account
+from emails.selectors import ACCOUNT_PERMISSION, contact_get, email_analytics, ses_account
 
 _COUNTS = {name: serializers.IntegerField() for name in ("emails", "recipients", "sent", "delivered", "bounced",
                                                            "complained")}  # fmt: skip
@@ -145,7 +145,7 @@ _Contact = inline_serializer(
 
 class ContactViewSet(SeedsPaginated, viewsets.GenericViewSet[Recipient]):
     items_key = "messages"
-    lookup_value_regex = "[^/]+"
+    lookup_value_regex = ".+?"  # an address may hold a "/" (a%2Fb@example.com); the slash after it is optional
 
     @extend_schema(
         parameters=[PageQuerySerializer, OpenApiParameter("id", str, OpenApiParameter.PATH, description="An address.")],
@@ -203,7 +203,7 @@ def account_data() -> dict[str, Any]:
 
 class AccountViewSet(viewsets.ViewSet):
     def get_permissions(self) -> list[BasePermission]:
-        return [staff_with("emails.view_all_messages")()]
+        return [staff_with(ACCOUNT_PERMISSION)()]  # as the dashboard's panel: selectors.account_visible_to
 
     @extend_schema(responses={200: envelope_schema("Account", _Account), **error_responses(401, 403, 503)})
     def list(self, request: Request) -> Response:

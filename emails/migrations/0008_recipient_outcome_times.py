@@ -16,10 +16,13 @@ def outcome_times_fill(apps, schema_editor):  # type: ignore[no-untyped-def]
     Event = apps.get_model("emails", "Event")
     Message = apps.get_model("emails", "Message")
     table = schema_editor.quote_name(Recipient._meta.db_table)
+    # What follows the last "@", as the app keeps it (a quoted local part may hold one: "a@b"@example.com).
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(f"UPDATE {table} SET domain = split_part(address, '@', 2)")
-    else:
-        schema_editor.execute(f"UPDATE {table} SET domain = substr(address, instr(address, '@') + 1)")
+        schema_editor.execute(f"UPDATE {table} SET domain = substring(address from '[^@]*$')")
+    else:  # rtrim strips every character but "@" from the right, leaving the address up to its last "@"
+        schema_editor.execute(
+            f"UPDATE {table} SET domain = substr(address, length(rtrim(address, replace(address, '@', ''))) + 1)"
+        )
     kinds = {
         "delivered_at": Event.objects.filter(type="delivery"),
         "opened_at": Event.objects.filter(type="open"),

@@ -22,8 +22,14 @@ from emails.choices import Category
 from emails.pages.forms import AnalyticsFilterForm
 from emails.pages.log import Echo, csv_cell
 from emails.queries import AnalyticsQuerySerializer
-from emails.selectors import VIEW_ALL_PERMISSION, email_analytics, ses_account
-from emails.selectors.account import THRESHOLDS
+from emails.selectors import (
+    THRESHOLDS,
+    VIEW_ALL_PERMISSION,
+    account_visible_to,
+    email_analytics,
+    rate_level,
+    ses_account,
+)
 
 PRESETS = [("Today", 1), ("7 days", 7), ("30 days", 30), ("90 days", 90)]
 TIME_ZONES = ["UTC", "Europe/London", "Europe/Berlin", "Europe/Paris", "America/New_York", "America/Chicago",
@@ -43,12 +49,21 @@ EXPORTS = {
 }  # fmt: skip
 
 
+# How the page colours where a rate stands (selectors.rate_level).
+LEVEL_COLOURS = {"ok": "green", "review": "amber", "pause": "red", "unjudged": "neutral"}
+
+
 def _level(rate_name: str, value: float) -> str:
-    """green, amber or red against SES's review and pause thresholds; neutral for rates SES does not judge."""
-    limits = THRESHOLDS.get(rate_name)
-    if limits is None:
-        return "neutral"
-    return "red" if value >= limits["pause"] else "amber" if value >= limits["review"] else "green"
+    return LEVEL_COLOURS[rate_level(rate_name, value)]
+
+
+def _domains(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The domain table's rows, each rate with its colour."""
+    return [
+        {**row, "bounceLevel": _level("bounceRate", row["bounceRate"]),
+         "complaintLevel": _level("complaintRate", row["complaintRate"])}
+        for row in rows
+    ]  # fmt: skip
 
 
 def _presets(query: QueryDict, today: date, first: date, last: date) -> list[dict[str, Any]]:
@@ -126,8 +141,8 @@ class AnalyticsView(LoginRequiredMixin, View):
         form.show_errors([])
         filters = serializer.to_filters()
         data = email_analytics(user=request.user, filters=filters)
-        account, account_error = None, ""
-        if can_view_all:
+        account, account_error, show_account = None, "", account_visible_to(request.user)
+        if show_account:
             try:
                 account = ses_account()
             except Unavailable as exc:
@@ -143,9 +158,11 @@ class AnalyticsView(LoginRequiredMixin, View):
             last_day=last_day,
             presets=_presets(query, today, first_day, last_day),
             cards=_cards(data["rates"]),
+            domains=_domains(data["byRecipientDomain"]),
             charts=_charts(data, account),
             account=account,
             account_error=account_error,
+            show_account=show_account,
             cost_by_category=[
                 {"label": categories.get(row["category"], row["category"]), **row} for row in data["costByCategory"]
             ],

@@ -76,8 +76,9 @@ class ServiceErrorsForm(forms.Form):
                 message = f"{_where(error.path[1:])}: {message}"
             if name in self.fields or name in self.EXTRA_ERROR_KEYS or name == "__all__":
                 add(name, message)
-            else:
-                add("__all__", f"{name}: {message}")
+            else:  # a field this form leaves out (the user filter, for a user who may not choose one): its label
+                field = self.base_fields.get(name)
+                add("__all__", f"{field.label if field is not None and field.label else name}: {message}")
         self._errors = error_dict
         self.cleaned_data = {}
         for name in error_dict:

@@ -25,6 +25,7 @@ from core.text import uuid_parse
 from emails.choices import Category, MessageStatus
 from emails.models import Message, Recipient
 from emails.pages.forms import LogFilterForm
+from emails.pages.live import LivePollMixin
 from emails.queries import PAGE_LIMIT_MAX, EmailQuerySerializer
 from emails.selectors import VIEW_ALL_PERMISSION, email_in_flight, email_list, email_stats, messages_in_flight
 
@@ -133,7 +134,7 @@ class LogView(LoginRequiredMixin, View):
         return render(request, self.template_name, context)
 
 
-class LiveRowsView(LoginRequiredMixin, View):
+class LiveRowsView(LivePollMixin, View):
     """The log's poll: the asked-for rows, redrawn, and the poller again for those still in flight.
 
     Only these messages are read (no filter, summary or page is worked out

@@ -7,7 +7,6 @@ every PAGES_LIVE_POLL_SECONDS (htmx), and stops once nothing is pending.
 from __future__ import annotations
 
 import uuid
-from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,10 +24,12 @@ from emails.choices import RecipientStatus
 from emails.delivery import SES_MAX_ADDRESSES_PER_CALL, ses_call_count
 from emails.exceptions import MessageNotFound
 from emails.models import Event, Message, Recipient
-from emails.outcomes import RECIPIENT_RANK
-from emails.selectors import email_get, email_in_flight, email_rate_wait
+from emails.pages.live import LivePollMixin
+from emails.selectors import email_get, email_in_flight, email_outcomes, email_rate_wait
 
 RECIPIENTS_PER_PAGE = 50
+# The poll's parameter holding what the page last announced.
+SAID = "said"
 
 
 @dataclass(frozen=True)
@@ -51,18 +52,18 @@ def message_context(request: HttpRequest, message: Message) -> dict[str, Any]:
     events = list(message.events.all())
     last_event = {event.recipient_id: event for event in events if event.recipient_id}
     labels = dict(RecipientStatus.choices)
-    counts = Counter(r.status for r in recipients)
-    # Problems first, as the message's own status is derived.
-    outcomes = [
-        {"status": status, "label": labels[status], "count": n}
-        for status, n in sorted(counts.items(), key=lambda kv: (-RECIPIENT_RANK[kv[0]], kv[0]))
-    ]
+    outcomes = email_outcomes(message)
     chosen = query.get("recipientStatus", "")
     shown = [r for r in recipients if r.status == chosen] if chosen in labels else recipients
     page = Paginator(shown, RECIPIENTS_PER_PAGE).get_page(query.get("rpage", 1))
     ses_ids = sorted({r.ses_message_id for r in recipients if r.ses_message_id})
     live = email_in_flight(message)
-    live_url = f"{reverse('emails:message-live', args=[message.pk])}?{query.urlencode()}" if live else ""
+    # What a screen reader is told when it changes (the poll carries what the page last said).
+    said = f"{message.get_status_display()}: " + ", ".join(f"{o.count} {o.label.lower()}" for o in outcomes)
+    asked = query.copy()
+    asked.pop(SAID, None)
+    asked[SAID] = said
+    live_url = f"{reverse('emails:message-live', args=[message.pk])}?{asked.urlencode()}" if live else ""
     return {
         "message": message,
         "outcomes": outcomes,
@@ -77,6 +78,7 @@ def message_context(request: HttpRequest, message: Message) -> dict[str, Any]:
         "group_size": SES_MAX_ADDRESSES_PER_CALL,
         "rate_wait": email_rate_wait(message=message),
         "live_url": live_url,
+        "said": said,
         "live_seconds": settings.PAGES_LIVE_POLL_SECONDS,
     }
 
@@ -91,9 +93,11 @@ class DetailView(LoginRequiredMixin, View):
         return render(request, self.template_name, context)
 
 
-class LiveView(LoginRequiredMixin, View):
+class LiveView(LivePollMixin, View):
     """The live part of a message's page, for its poll: no summary is counted again, only this message."""
 
     def get(self, request: HttpRequest, message_id: uuid.UUID) -> HttpResponse:
         message = _message(request, message_id)
-        return render(request, "emails/_message_live.html", message_context(request, message))
+        context = message_context(request, message)
+        context["announce"] = request.GET.get(SAID, context["said"]) != context["said"]
+        return render(request, "emails/_message_live.html", context)

@@ -1,6 +1,12 @@
 """Reads, computed by the database and scoped to what the user may see: the log, analytics, contacts, the account."""
 
-from emails.selectors.account import ses_account
+from emails.selectors.account import (
+    ACCOUNT_PERMISSION,
+    THRESHOLDS,
+    account_visible_to,
+    rate_level,
+    ses_account,
+)
 from emails.selectors.analytics import AnalyticsFilters, analytics_messages, email_analytics
 from emails.selectors.contacts import Contact, contact_get
 from emails.selectors.log import (
@@ -11,6 +17,7 @@ from emails.selectors.log import (
     email_get,
     email_in_flight,
     email_list,
+    email_outcomes,
     email_quota,
     email_rate_wait,
     email_stats,
@@ -23,23 +30,28 @@ from emails.selectors.log import (
 )
 
 __all__ = [
+    "ACCOUNT_PERMISSION",
     "SORT_FIELDS",
+    "THRESHOLDS",
     "VIEW_ALL_PERMISSION",
     "AnalyticsFilters",
     "Contact",
     "EmailFilters",
     "RateWait",
+    "account_visible_to",
     "analytics_messages",
     "contact_get",
     "email_analytics",
     "email_get",
     "email_in_flight",
     "email_list",
+    "email_outcomes",
     "email_quota",
     "email_rate_wait",
     "email_stats",
     "messages_in_flight",
     "messages_visible_to",
+    "rate_level",
     "reputation_hold_get",
     "reputation_holds_active",
     "ses_account",

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.models import AnonymousUser, User
+
 from emails.delivery import ses_quota_cached, ses_statistics_daily
-from emails.selectors.log import reputation_holds_active
+from emails.selectors.log import VIEW_ALL_PERMISSION, reputation_holds_active
 from emails.suppression import reputation_rates
 
 # What SES does at these trailing rates: reviews the account, then may pause its sending.
@@ -15,12 +17,27 @@ THRESHOLDS = {
 }
 
 
+# Who sees the account (the page's panel and GET /api/email/account alike): staff who may see all mail.
+ACCOUNT_PERMISSION = VIEW_ALL_PERMISSION
+
+
+def account_visible_to(user: User | AnonymousUser) -> bool:
+    return bool(user.is_authenticated and user.is_staff and user.has_perm(ACCOUNT_PERMISSION))
+
+
+def rate_level(name: str, value: float) -> str:
+    """Where a rate stands against SES's levels: ok, review or pause; `unjudged` for rates SES does not judge."""
+    limits = THRESHOLDS.get(name)
+    if limits is None:
+        return "unjudged"
+    return "pause" if value >= limits["pause"] else "review" if value >= limits["review"] else "ok"
+
+
 def _judged(rates: dict[str, Any]) -> dict[str, Any]:
     judged: dict[str, Any] = {"sent": rates["sent"], "bounced": rates["bounced"], "complained": rates["complaints"]}
     for name, limits in THRESHOLDS.items():
         value = float(rates[name])
-        level = "pause" if value >= limits["pause"] else "review" if value >= limits["review"] else "ok"
-        judged[name] = {"value": round(value, 6), "level": level, **limits}
+        judged[name] = {"value": round(value, 6), "level": rate_level(name, value), **limits}
     return judged
 
 

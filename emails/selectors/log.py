@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -12,10 +13,11 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from core.text import uuid_parse
-from emails.choices import MessageStatus
+from emails.choices import MessageStatus, RecipientStatus
 from emails.delivery import send_backlog, send_rate, ses_quota_cached
 from emails.exceptions import HoldNotFound, MessageNotFound, SuppressionNotFound
 from emails.models import Message, Recipient, ReputationHold, Suppression, Template
+from emails.outcomes import RECIPIENT_RANK
 from emails.selectors.counting import message_summary
 
 VIEW_ALL_PERMISSION = "emails.view_all_messages"
@@ -121,6 +123,22 @@ def email_get(*, user: User | AnonymousUser, message_id: uuid.UUID) -> Message:
         )
     except Message.DoesNotExist:
         raise MessageNotFound("Email not found") from None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str
+    label: str
+    count: int
+
+
+def email_outcomes(message: Message) -> list[Outcome]:
+    """How many of a message's recipients (email_get prefetched them) ended each way, problems first, as the
+    message's own status is derived."""
+    labels = dict(RecipientStatus.choices)
+    counts = Counter(r.status for r in message.recipients.all())
+    ranked = sorted(counts.items(), key=lambda kv: (-RECIPIENT_RANK[kv[0]], kv[0]))
+    return [Outcome(status=status, label=labels[status], count=n) for status, n in ranked]
 
 
 def email_quota() -> dict[str, Any]:

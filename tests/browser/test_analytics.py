@@ -85,7 +85,7 @@ def test_a_breakdown_downloads_as_csv(mailed: Message, page: Page, live_server: 
 
 def test_bad_filters_are_shown_on_their_fields(mailed: Message, page: Page, live_server: Any) -> None:
     page.goto(f"{live_server.url}/analytics?tz=Mars/Olympus")
-    expect(page.locator("#filter-errors")).to_be_visible()
+    expect(page.locator("#filter-errors")).to_be_focused()  # the summary first, then each field's own error
     field = page.get_by_label("Time zone")
     described = field.get_attribute("aria-describedby") or ""
     assert described and all(page.locator(f"#{ident}").count() == 1 for ident in described.split())
@@ -129,8 +129,11 @@ def test_an_open_message_page_turns_delivered_without_a_reload(
     expect(page.locator("#recipients-table tbody tr", has_text=TO[0]).locator(".badge")).to_have_text("Delivered")
     expect(page.locator("#message-live")).to_have_attribute("hx-get", re.compile("/live"))  # one still to hear of
 
+    expect(page.locator("#live-status")).to_have_text("Sent: 1 delivered, 1 sent")  # said to a screen reader
+
     events(message, ("Delivery", TO[1:]))
     expect(page.locator(".title-meta .badge")).to_have_text("Delivered")
+    expect(page.locator("#live-status")).to_have_text("Delivered: 2 delivered")
     expect(page.locator("#message-live")).not_to_have_attribute("hx-get", re.compile("."))  # settled: polling stops
     assert page.evaluate("window.notReloaded") is True
 

@@ -208,6 +208,11 @@ def test_a_user_counts_only_their_own_mail_and_staff_count_everyones(
         ("templateId=no-such-template", ["templateId"]),
         ("userId=1", ["userId"]),  # not staff
         ("userId=9223372036854775808", ["userId"]),
+        # Days at Python's edge: an inclusive end, the default 30 days back, a zone's offset would overflow.
+        ("endDate=9999-12-31", ["endDate"]),
+        ("endDate=0001-01-05", ["endDate"]),
+        ("startDate=0001-01-01&endDate=0001-01-02&tz=Asia/Tokyo", ["startDate"]),
+        ("endDate=0001-01-01T00:00:00-05:00", ["endDate"]),
     ],
 )
 def test_bad_parameters_are_refused_with_their_field(query: str, path: list[str], api: APIClient) -> None:

@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.core.cache import cache
 from django.test import Client
 
@@ -119,3 +120,19 @@ def test_the_contact_page_shows_one_persons_mail(
     assert "Marketing mail: unsubscribed on" in page
     assert "Welcome, Jane" in page and "Not yours" not in page
     assert '<span class="stat-value" id="contact-messages">1</span>' in page
+
+
+def test_a_filter_the_user_may_not_set_is_named_in_words(browser_of: Any, user: Any) -> None:
+    page = browser_of(user).get("/analytics?userId=1").content.decode()
+    assert "User: Only staff who may see everyone&#x27;s mail can choose a user." in page
+    assert "userId:" not in page  # the page never names an API field
+
+
+def test_the_account_panel_is_for_whom_the_api_answers(some_mail: None, browser_of: Any, user: Any) -> None:
+    user.user_permissions.add(Permission.objects.get(codename="view_all_messages"))  # all mail, but not staff
+    user = type(user).objects.get(pk=user.pk)  # permissions are cached on the instance
+    client = browser_of(user)
+    page = client.get("/analytics").content.decode()
+    assert 'id="users-table"' in page  # they see everyone's mail ...
+    assert 'id="ses-account"' not in page  # ... but not the account, as the API refuses them
+    assert client.get("/api/email/account").status_code == 403

@@ -118,6 +118,8 @@ def test_the_list_paginates_and_sorts(post_email: Any, api: Any, ses: Any) -> No
         ("startDate=yesterday", ["startDate"]),
         ("startDate=2026-02-02&endDate=2026-01-01", ["endDate"]),
         ("sortBy=password", ["sortBy"]),
+        ("endDate=9999-12-31", ["endDate"]),  # the inclusive end's next day is past Python's dates
+        ("startDate=0001-01-01", ["startDate"]),
     ],
 )
 def test_bad_filters_are_a_400_with_the_field(query: str, path: list[str], api: Any) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from django.core.cache import cache
@@ -110,3 +112,23 @@ def test_the_account_panel_is_for_staff_who_see_all_mail(who: str, user: Any, db
         user.is_staff = True
         user.save()
     assert client_for(user).get("/api/email/account").status_code == 403
+
+
+ODD = ["a/b@example.com", "x#y?z@example.com", "p%41q@example.com"]  # each a valid address, and a URL's delimiter
+
+
+def test_an_address_with_a_url_delimiter_has_its_contact(
+    post_email: Any, ses: Any, api: APIClient, client: Any, user: Any
+) -> None:
+    message = send(post_email, ODD)
+    client.force_login(user)
+
+    for page in ("/emails", f"/emails/{message.pk}", f"/emails/{message.pk}/live", f"/emails/live?id={message.pk}"):
+        assert client.get(page).status_code == 200, page  # every address links to its contact
+    html = client.get(f"/emails/{message.pk}").content.decode()
+    for address in ODD:
+        link = re.search(rf'<a href="(/contacts/[^"]+)">{re.escape(address)}</a>', html)
+        assert link, address
+        assert client.get(link.group(1)).context["contact"].address == address
+        assert contact(api, quote(address, safe="@"))["address"] == address
+        assert contact(api, quote(address, safe="@") + "/")["address"] == address  # the optional slash

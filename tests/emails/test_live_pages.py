@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import uuid
 from datetime import timedelta
@@ -26,6 +27,10 @@ def _page(client: Client, message: Message, query: str = "") -> str:
 
 def _live(client: Client, message: Message, query: str = "") -> Any:
     return client.get(reverse("emails:message-live", args=[message.pk]) + query)
+
+
+def _poll_url(page: str) -> str:
+    return html.unescape(re.search(r'<div id="message-live" hx-get="([^"]+)"', page).group(1))
 
 
 def _shown_addresses(page: str) -> list[str]:
@@ -81,6 +86,8 @@ def test_recipients_are_paged(signed_in: Client, user: Any) -> None:
     assert _shown_addresses(third) == list(to[100:])
     assert "101\u2013120 of 120" in third and "3 / 3" in third
     assert 'href="?rpage=2#recipients"' in third
+    polled = _live(signed_in, message, "?rpage=3&said=Sent").content.decode()
+    assert 'href="?rpage=2#recipients"' in polled  # the poll's own parameter stays out of the page's links
     assert _shown_addresses(_page(signed_in, message, "?rpage=x")) == list(to[:50])  # not a page: the first
 
 
@@ -92,22 +99,29 @@ def test_a_message_in_flight_is_polled_until_it_settles(
     message = send(post_email, to)  # sent: SES has not reported on either yet
 
     page = _page(signed_in, message, "?recipientStatus=sent")
-    live_url = f"/emails/{message.pk}/live?recipientStatus=sent"
-    assert f'<div id="message-live" hx-get="{live_url}" hx-trigger="every 7s' in page
+    poll = _poll_url(page)
+    assert poll.startswith(f"/emails/{message.pk}/live?recipientStatus=sent&said=Sent%3A+2+sent")
+    assert 'hx-trigger="every 7s' in page and '<p id="live-status" class="visually-hidden" role="status">' in page
     assert "/static/vendor/htmx-2.0.11.min.js" in page
+    unchanged = signed_in.get(poll).content.decode()
+    assert "live-status" not in unchanged  # nothing new: nothing said
 
     events(message, ("Delivery", to[:1]))
-    response = _live(signed_in, message, "?recipientStatus=sent")
+    response = signed_in.get(poll)
     assert response.status_code == 200
     fragment = response.content.decode()
     assert fragment.lstrip().startswith('<div id="message-live" hx-get=')  # still one to hear of
     assert "<html" not in fragment and "<iframe" not in fragment  # only the changing part
     assert _shown_addresses(fragment) == ["b@example.com"]  # the poll keeps the page's filter
+    # A screen reader is told, once, in the region outside what was redrawn.
+    assert '<p id="live-status" hx-swap-oob="innerHTML">Sent: 1 delivered, 1 sent</p>' in fragment
+    assert "live-status" not in signed_in.get(_poll_url(fragment)).content.decode()
 
     events(message, ("Bounce", to[1:]))
-    fragment = _live(signed_in, message).content.decode()
+    fragment = signed_in.get(_poll_url(fragment)).content.decode()
     assert fragment.lstrip().startswith('<div id="message-live">')  # settled: no trigger, the poll stops
     assert _outcomes(fragment) == {"bounced": 1, "delivered": 1}
+    assert ">Bounced: 1 bounced, 1 delivered</p>" in fragment
     assert "hx-get" not in _page(signed_in, message) and "htmx" not in _page(signed_in, message)
 
 
@@ -215,3 +229,12 @@ def test_a_poll_costs_the_same_queries_whatever_it_redraws(signed_in: Client, us
     large = make_message(user, status="queued", to=tuple(f"r{i}@example.com" for i in range(80)))
     url = "emails:message-live"
     assert _queries(signed_in, reverse(url, args=[small.pk])) == _queries(signed_in, reverse(url, args=[large.pk]))
+
+
+def test_a_poll_after_the_session_ended_reloads_the_page(signed_in: Client, user: Any) -> None:
+    message = make_message(user, status="queued")
+    signed_in.logout()
+    for url in (reverse("emails:message-live", args=[message.pk]), f"/emails/live?id={message.pk}"):
+        response = signed_in.get(url, headers={"HX-Request": "true"})
+        assert (response.status_code, response["HX-Refresh"]) == (204, "true")  # not the login form, drawn inside
+        assert signed_in.get(url).status_code == 302  # a plain request is sent to sign in

@@ -104,6 +104,7 @@ def test_recipients_sent_before_get_their_domain_and_outcome_times_from_their_ev
             [("a@one.example", "complaint"), ("b@two.example", "clicked"), ("c@two.example", "sent")]
         )
     )
+    Recipient.objects.create(message=message, kind="to", address='"x@y"@three.example', status="sent", position=3)
 
     def event(recipient: Any, type_: str, minutes: int, **details: Any) -> None:
         Event.objects.create(message=message, recipient=recipient, address=recipient.address, type=type_,
@@ -120,7 +121,7 @@ def test_recipients_sent_before_get_their_domain_and_outcome_times_from_their_ev
     apps = migrate(LATEST)
 
     rows = {r.address: r for r in apps.get_model("emails", "Recipient").objects.all()}
-    assert {r.domain for r in rows.values()} == {"one.example", "two.example"}
+    assert {r.domain for r in rows.values()} == {"one.example", "two.example", "three.example"}  # after the last @
     assert rows["a@one.example"].delivered_at == at + timedelta(minutes=1)
     assert rows["a@one.example"].complained_at == at + timedelta(minutes=9)
     assert rows["b@two.example"].opened_at == at + timedelta(minutes=2)
