@@ -10,7 +10,7 @@ together with everything the rules find.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,3 +57,24 @@ class EmailDraft:
     attachments: Sequence[InlineAttachment] = ()
     stored_attachments: Sequence[StoredAttachment] = ()
     problems: Sequence[FieldError] = ()
+
+
+# A send's plain fields by the seeds' names (the API's body, the composer's form), and the draft's names.
+PLAIN_FIELDS = {
+    "to": "to",
+    "cc": "cc",
+    "bcc": "bcc",
+    "subject": "subject",
+    "htmlContent": "html",
+    "textContent": "text",
+    "templateId": "template",
+    "category": "category",
+    "priority": "priority",
+    "replyTo": "reply_to",
+    "clientId": "client_id",
+}
+
+
+def draft_plain_fields(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The draft's plain fields from a send's, by the seeds' names; one left out keeps the draft's default."""
+    return {name: values[given] for given, name in PLAIN_FIELDS.items() if given in values}

@@ -16,7 +16,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.rest.shapes import shapes_parse
-from emails.accepting import EmailDraft, InlineAttachment, StoredAttachment
+from emails.accepting import EmailDraft, InlineAttachment, StoredAttachment, draft_plain_fields
 from emails.choices import Category, Priority
 from emails.models import Event, Message, Recipient
 from files.choices import ALLOWED_CONTENT_TYPE_CHOICES
@@ -112,18 +112,8 @@ def send_draft(data: Any) -> EmailDraft:
     """The draft of a send from a request body: what parsed, and what did not as the draft's problems."""
     values, problems = shapes_parse(EmailSendSerializer(), data)
     return EmailDraft(
-        to=values.get("to", ""),
-        cc=values.get("cc", ""),
-        bcc=values.get("bcc", ""),
-        subject=values.get("subject", ""),
-        html=values.get("htmlContent", ""),
-        text=values.get("textContent", ""),
-        template=values.get("templateId", ""),
+        **draft_plain_fields(values),
         template_data=values.get("templateData") or {},
-        category=values.get("category", ""),
-        priority=values.get("priority", Priority.NORMAL),
-        reply_to=values.get("replyTo", ""),
-        client_id=values.get("clientId", ""),
         tags=values.get("tags") or {},
         custom_data=values.get("customData") or {},
         attachments=[

@@ -15,7 +15,7 @@ from django.views import View
 
 from core.errors import FieldError, ValidationFailed
 from core.text import uuid_parse
-from emails.accepting import MAX_RECIPIENTS, EmailDraft, StoredAttachment, email_queue
+from emails.accepting import MAX_RECIPIENTS, EmailDraft, StoredAttachment, draft_plain_fields, email_queue
 from emails.choices import Category, Priority
 from emails.delivery import SES_MAX_ADDRESSES_PER_CALL, ses_call_count
 from emails.pages.forms import ComposeForm
@@ -50,19 +50,16 @@ def compose_draft(data: QueryDict) -> EmailDraft:
             problems.append(FieldError(path=("attachments", index), message="Not one of your files."))
         else:
             stored.append(StoredAttachment(file_id=file_id))
-    return EmailDraft(
-        to=data.get("to", ""),
-        cc=data.get("cc", ""),
-        bcc=data.get("bcc", ""),
-        subject=data.get("subject", ""),
-        html=data.get("htmlContent", ""),
-        text=data.get("textContent", ""),
+    fields = draft_plain_fields(data)
+    # The form's choices come back blank or padded where the API's would be absent.
+    fields.update(
         template=data.get("templateId", "").strip(),
-        template_data=template_data if isinstance(template_data, dict) else {},
         category=data.get("category", "").strip(),
         priority=data.get("priority", "").strip() or Priority.NORMAL,
-        reply_to=data.get("replyTo", ""),
-        client_id=data.get("clientId", ""),
+    )
+    return EmailDraft(
+        **fields,
+        template_data=template_data if isinstance(template_data, dict) else {},
         stored_attachments=stored,
         problems=problems,
     )
