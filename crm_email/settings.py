@@ -243,7 +243,7 @@ if SES_EMULATED and os.environ.get("DATABASE_URL") and not SES_EMULATED_WITH_DAT
 SES_EMULATED_MAX_SEND_RATE = env_float("SES_EMULATED_MAX_SEND_RATE", 14.0, minimum=0.001)
 SES_EMULATED_MAX_24_HOUR_SEND = env_int("SES_EMULATED_MAX_24_HOUR_SEND", 50_000, minimum=1)
 EMAIL_BACKEND = env_str(
-    "EMAIL_BACKEND", "emails.dev.backend.EmulatedSESBackend" if SES_EMULATED else "emails.delivery.ses.SESBackend"
+    "EMAIL_BACKEND", "emails.dev.backend.EmulatedSESBackend" if SES_EMULATED else "emails.ses.SESBackend"
 )
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "CRM <noreply@crm.example.com>")
 AWS_ACCESS_KEY_ID = env_str("AWS_ACCESS_KEY_ID") or None

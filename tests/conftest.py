@@ -88,7 +88,7 @@ def moto_server() -> Iterator[str]:
 @pytest.fixture
 def ses(settings: Any, moto_server: str) -> Any:
     """SES answered by moto through our django-ses backend, emptied; returns moto's SES backend."""
-    settings.EMAIL_BACKEND = "emails.delivery.ses.SESBackend"
+    settings.EMAIL_BACKEND = "emails.ses.SESBackend"
     settings.AWS_ACCESS_KEY_ID = "testing"
     settings.AWS_SECRET_ACCESS_KEY = "testing"
     settings.AWS_SES_REGION_ENDPOINT_URL = moto_server

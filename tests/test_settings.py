@@ -69,14 +69,14 @@ def test_the_example_environment_file_runs_as_it_is(monkeypatch: Any) -> None:
             monkeypatch.setenv(name, value)
     configured = runpy.run_path(str(SETTINGS_FILE), run_name="settings_probe")
     assert configured["AWS_SES_REGION_ENDPOINT_URL"] == "https://email.us-east-1.amazonaws.com"
-    assert configured["EMAIL_BACKEND"] == "emails.delivery.ses.SESBackend"
+    assert configured["EMAIL_BACKEND"] == "emails.ses.SESBackend"
 
 
 def test_ses_is_real_unless_emulation_is_asked_for(monkeypatch: Any) -> None:
     # No AWS keys in the environment (an instance role, say) no longer means emulation.
     plain = settings_with(monkeypatch)
     assert plain["SES_EMULATED"] is False
-    assert plain["EMAIL_BACKEND"] == "emails.delivery.ses.SESBackend"
+    assert plain["EMAIL_BACKEND"] == "emails.ses.SESBackend"
 
     emulated = settings_with(monkeypatch, SES_EMULATED="true")
     assert emulated["EMAIL_BACKEND"] == "emails.dev.backend.EmulatedSESBackend"

@@ -18,8 +18,8 @@ from django.conf import settings
 from django.core.mail import EmailMessage
 from moto.server import ThreadedMotoServer
 
-from emails.delivery.ses import SESBackend
 from emails.dev.simulator import SimulatedCall, simulated_call, simulator_publish
+from emails.ses import SESBackend
 
 logger = logging.getLogger(__name__)
 

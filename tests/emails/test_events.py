@@ -422,7 +422,7 @@ def test_the_simulator_answers_like_ses_in_the_embedded_default(
 
 
 def test_the_simulator_is_off_with_real_ses(post_email: Any, ses: Any, settings: Any) -> None:
-    assert settings.EMAIL_BACKEND == "emails.delivery.ses.SESBackend"
+    assert settings.EMAIL_BACKEND == "emails.ses.SESBackend"
     message = _send(post_email, "bounce@simulator.amazonses.com")
     assert _status(message, "bounce@simulator.amazonses.com") == "sent"
     assert InboundNotification.objects.count() == 0
