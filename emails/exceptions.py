@@ -69,3 +69,15 @@ class SnsUnavailable(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class TemplateNotFound(NotFound):
+    """No template with that slug."""
+
+
+class TemplateProtected(Conflict):
+    """A system template cannot be deleted (it can be edited)."""
+
+
+class MessageStateConflict(Conflict):
+    """The message is not in a state that allows this (a cancel of a sent message, a reschedule of a queued one)."""

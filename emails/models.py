@@ -33,16 +33,48 @@ class Template(models.Model):
     html = models.TextField(blank=True)
     text = models.TextField(blank=True)
     category = models.CharField(max_length=20, choices=Category.choices, default=Category.NOTIFICATION)
-    variables = models.JSONField(default=list, blank=True, help_text="Names of the variables it uses.")
-    is_system = models.BooleanField(default=False)
+    variables = models.JSONField(
+        default=list, blank=True, help_text='Detected on save: [{"name": ..., "required": ...}, ...].'
+    )
+    is_system = models.BooleanField(default=False, help_text="Shipped with the product: editable, never deleted.")
+    # The number of the latest TemplateVersion, which holds this same content.
+    version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name
+
+
+class TemplateVersion(models.Model):
+    """What a template held after one save: its history, and what a restore copies back."""
+
+    template = models.ForeignKey(Template, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    name = models.CharField(max_length=200)
+    subject = models.CharField(max_length=200)
+    html = models.TextField(blank=True)
+    text = models.TextField(blank=True)
+    category = models.CharField(max_length=20, choices=Category.choices)
+    variables = models.JSONField(default=list, blank=True)
+    note = models.CharField(max_length=200, blank=True, help_text="Created, edited, or restored from version N.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["template", "-number"]
+        constraints = [models.UniqueConstraint(fields=["template", "number"], name="template_version_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.template_id} v{self.number}"
 
 
 class Message(models.Model):
@@ -64,7 +96,13 @@ class Message(models.Model):
     template = models.ForeignKey(
         Template, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
+    # The template's version the bodies were rendered from; later edits never touch them.
+    template_version = models.PositiveIntegerField(null=True, blank=True)
     template_data = models.JSONField(default=dict, blank=True)
+    # A resend's original (Resend, or Retry failed recipients on the message page).
+    resent_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="resends", db_index=False
+    )
     category = models.CharField(max_length=20, choices=Category.choices)
     priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.NORMAL)
     status = models.CharField(max_length=12, choices=MessageStatus.choices, default=MessageStatus.QUEUED)
@@ -114,6 +152,9 @@ class Message(models.Model):
             # in any other state costs these indexes nothing.
             models.Index(fields=["created_at"], condition=models.Q(status="queued"), name="msg_queued_created"),
             models.Index(fields=["lease_until"], condition=models.Q(status="sending"), name="msg_sending_lease"),
+            # The sweep releases scheduled messages once due.
+            models.Index(fields=["send_after"], condition=models.Q(status="scheduled"), name="msg_scheduled_due"),
+            models.Index(fields=["resent_from"], condition=models.Q(resent_from__isnull=False), name="msg_resent_from"),
             # Analytics cut mail by the day it was sent (created, if it never was).
             models.Index(Coalesce("sent_at", "created_at"), name="msg_activity"),
         ]
@@ -314,3 +355,20 @@ class ReputationHold(models.Model):
 
     def __str__(self) -> str:
         return f"{self.category} held: {self.reason}"
+
+
+class SenderSettings(models.Model):
+    """A user's own defaults for what they compose: reply-to, a signature, category and priority."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="email_settings")
+    reply_to = models.EmailField(max_length=254, blank=True)
+    signature = models.TextField(blank=True, help_text="Plain text, appended to the mail you compose.")
+    category = models.CharField(max_length=20, choices=Category.choices, blank=True)
+    priority = models.CharField(max_length=10, choices=Priority.choices, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "sender settings"
+
+    def __str__(self) -> str:
+        return f"Settings of {self.user_id}"

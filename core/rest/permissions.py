@@ -20,3 +20,17 @@ def staff_with(codename: str) -> type[BasePermission]:
 
     StaffWithPermission.__name__ = f"StaffWith_{codename.replace('.', '_')}"
     return StaffWithPermission
+
+
+def action_permissions(by_action: dict[str, str], *, default: str) -> type[BasePermission]:
+    """Signed-in users holding the Django permission each viewset action names (`default` for the others)."""
+
+    class ActionPermission(BasePermission):
+        message = "You do not have the permission to do this."
+
+        def has_permission(self, request: Request, view: Any) -> bool:
+            user = request.user
+            codename = by_action.get(getattr(view, "action", "") or "", default)
+            return bool(user and user.is_authenticated and user.has_perm(codename))
+
+    return ActionPermission

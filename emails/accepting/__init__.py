@@ -1,12 +1,12 @@
 """The accepting wing: a send is checked (every rule, every error at once), rendered, stored and queued.
 
 Its interface: EmailDraft (and its attachment refs) in, `email_queue` to
-accept one, `html_sanitise` for showing stored HTML to people.
+accept one; cancel, reschedule and resend an accepted one; a template's test send.
 """
 
+from emails.accepting.changes import email_cancel, email_reschedule, email_resend
 from emails.accepting.draft import EmailDraft, InlineAttachment, StoredAttachment, draft_plain_fields
-from emails.accepting.rendering import html_sanitise
-from emails.accepting.services import QueueResult, email_queue
+from emails.accepting.services import QueueResult, email_queue, template_test_send
 from emails.accepting.validation import MAX_PER_FIELD, MAX_RECIPIENTS
 
 __all__ = [
@@ -17,6 +17,9 @@ __all__ = [
     "QueueResult",
     "StoredAttachment",
     "draft_plain_fields",
+    "email_cancel",
     "email_queue",
-    "html_sanitise",
+    "email_reschedule",
+    "email_resend",
+    "template_test_send",
 ]

@@ -51,6 +51,8 @@ class EmailDraft:
     category: str = ""
     priority: str = Priority.NORMAL
     reply_to: str = ""
+    from_email: str = ""  # an address or "Name <address>" of a verified identity; blank: DEFAULT_FROM_EMAIL
+    send_at: str = ""  # ISO 8601 with an offset or Z: stored as scheduled until then
     client_id: str = ""
     tags: dict[str, Any] = field(default_factory=dict)
     custom_data: dict[str, Any] = field(default_factory=dict)
@@ -71,6 +73,8 @@ PLAIN_FIELDS = {
     "category": "category",
     "priority": "priority",
     "replyTo": "reply_to",
+    "from": "from_email",
+    "sendAt": "send_at",
     "clientId": "client_id",
 }
 

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core.errors import FieldError, ValidationFailed
 from emails.accepting.attachments import attachments_attach
 from emails.accepting.draft import EmailDraft
 from emails.accepting.validation import EmailRequest, email_request_check, idempotency_key_check
 from emails.choices import MessageStatus, RecipientKind
 from emails.exceptions import IdempotencyConflict
-from emails.models import IdempotencyKey, Message, Recipient
+from emails.models import IdempotencyKey, Message, Recipient, Template
 from emails.scheduling import email_send_schedule
 
 
@@ -25,7 +27,9 @@ class QueueResult:
     created: bool
 
 
-def email_queue(*, owner: User, draft: EmailDraft, idempotency_key: str = "") -> QueueResult:
+def email_queue(
+    *, owner: User, draft: EmailDraft, idempotency_key: str = "", resent_from: Message | None = None
+) -> QueueResult:
     """Check, render, store the message and its recipients in one transaction, then queue it.
 
     Every rule is checked here (ValidationFailed carries all problems at
@@ -44,7 +48,7 @@ def email_queue(*, owner: User, draft: EmailDraft, idempotency_key: str = "") ->
             return QueueResult(message=existing, created=False)
     try:
         with transaction.atomic():
-            message = _message_store(owner=owner, request=request)
+            message = _message_store(owner=owner, request=request, resent_from=resent_from)
             if idempotency_key:
                 IdempotencyKey.objects.create(
                     owner=owner,
@@ -55,7 +59,9 @@ def email_queue(*, owner: User, draft: EmailDraft, idempotency_key: str = "") ->
                 )
             # Last in the transaction: it writes inline attachments to storage.
             attachments_attach(message=message, owner=owner, specs=request.attachments)
-            email_send_schedule(message_id=message.pk, priority=message.priority)
+            # A scheduled message waits for the sweep that releases it when due (delivery.retry).
+            if message.status == MessageStatus.QUEUED:
+                email_send_schedule(message_id=message.pk, priority=message.priority)
     except IntegrityError:
         # Another request with the same key committed first: answer with its message.
         if idempotency_key:
@@ -66,20 +72,40 @@ def email_queue(*, owner: User, draft: EmailDraft, idempotency_key: str = "") ->
     return QueueResult(message=message, created=True)
 
 
-def _message_store(*, owner: User, request: EmailRequest) -> Message:
+def template_test_send(*, owner: User, template: Template, data: dict[str, Any]) -> QueueResult:
+    """A rendered copy of a template to the caller's own address, checked like any send (its variables too)."""
+    if not owner.email:
+        raise ValidationFailed(
+            [FieldError(("to",), "Your account has no email address to send the test to.", "required")]
+        )
+    draft = EmailDraft(
+        to=owner.email,
+        subject=f"[Test] {template.subject}",
+        template=str(template.pk),
+        template_data=data,
+        category=template.category,
+        tags={"test": "template"},
+    )
+    return email_queue(owner=owner, draft=draft)
+
+
+def _message_store(*, owner: User, request: EmailRequest, resent_from: Message | None) -> Message:
     rendered = request.rendered
     message = Message.objects.create(
         owner=owner,
-        from_email=settings.DEFAULT_FROM_EMAIL,
+        from_email=request.from_email,
         reply_to=request.reply_to,
         subject=rendered.subject,
         html_body=rendered.html,
         text_body=rendered.text,
         template=request.template,
+        template_version=request.template.version if request.template else None,
         template_data=request.template_data,
+        resent_from=resent_from,
         category=request.category,
         priority=request.priority,
-        status=MessageStatus.QUEUED,
+        status=MessageStatus.SCHEDULED if request.send_at else MessageStatus.QUEUED,
+        send_after=request.send_at,
         client_id=request.client_id,
         tags=request.tags,
         custom_data=request.custom_data,

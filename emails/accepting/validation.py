@@ -13,22 +13,25 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.utils import timezone
 
 from core.errors import FieldErrors
 from core.text import json_problems, text_problem, uuid_parse
 from emails.accepting.addresses import Address, address_entries, address_parse
 from emails.accepting.attachments import AttachmentSpec, raw_message_estimate
 from emails.accepting.draft import EmailDraft, Recipients, StoredAttachment
-from emails.accepting.rendering import Rendered, email_render
 from emails.choices import Category, Priority
 from emails.exceptions import EmailRenderError
 from emails.models import Template
+from emails.senders import sender_check
+from emails.templating import Rendered, email_render, template_missing
 from files.choices import ALLOWED_CONTENT_TYPES
 from files.inspection import content_problem_of_bytes
 from files.naming import name_problem
@@ -43,6 +46,7 @@ MAX_CLIENT_ID = 100
 MAX_TAGS = 50
 MAX_TAG_LENGTH = 256
 MAX_IDEMPOTENCY_KEY = 255
+MAX_SCHEDULE_AHEAD = timedelta(days=90)
 REQUIRED = "This field is required."
 
 
@@ -67,6 +71,8 @@ class EmailRequest:
     category: str
     priority: str
     reply_to: str
+    from_email: str
+    send_at: datetime | None
     client_id: str
     tags: dict[str, str]
     custom_data: dict[str, Any]
@@ -83,7 +89,8 @@ class EmailRequest:
             "rendered": [self.rendered.subject, self.rendered.html, self.rendered.text],
             "template": str(self.template.pk) if self.template else None,
             "template_data": self.template_data,
-            "fields": [self.category, self.priority, self.reply_to, self.client_id],
+            "fields": [self.category, self.priority, self.reply_to, self.from_email, self.client_id],
+            "send_at": self.send_at.isoformat() if self.send_at else None,
             "tags": self.tags,
             "custom_data": self.custom_data,
             "attachments": [str(spec) for spec in self.attachments],
@@ -91,8 +98,12 @@ class EmailRequest:
         return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def email_request_check(*, owner: User, draft: EmailDraft) -> EmailRequest:
-    """The checked, rendered request; ValidationFailed with every problem of the draft otherwise."""
+def email_request_check(*, owner: User, draft: EmailDraft, files_of: User | None = None) -> EmailRequest:
+    """The checked, rendered request; ValidationFailed with every problem of the draft otherwise.
+
+    Stored attachments are the owner's (or public) files, or `files_of`'s
+    when a resend attaches its original's.
+    """
     errors = FieldErrors(draft.problems)
     to, cc, bcc = (_recipients(errors, name, value) for name, value in (("to", draft.to), ("cc", draft.cc),
                                                                           ("bcc", draft.bcc)))  # fmt: skip
@@ -122,20 +133,26 @@ def email_request_check(*, owner: User, draft: EmailDraft) -> EmailRequest:
     category = _choice(errors, "category", draft.category, Category.values, required=True)
     priority = _choice(errors, "priority", draft.priority or Priority.NORMAL, Priority.values)
     reply_to = _reply_to(errors, draft.reply_to)
+    from_email = _from(errors, draft.from_email)
+    send_at = _send_at(errors, draft.send_at)
     client_id = _single_line(errors, "clientId", draft.client_id.strip(), MAX_CLIENT_ID)
-    attachments = _attachments(errors, owner, draft)
+    attachments = _attachments(errors, files_of or owner, draft)
     if attachments:
         _raw_size_check(errors, draft, template, template_data, attachments)
 
     rendered = None
     content_fields = ("subject", "htmlContent", "textContent", "templateId", "templateData", "content")
+    if template is not None and not errors.has("templateData"):
+        for name in template_missing(template=template, data=template_data):
+            errors.add(("templateData", name), f"The template {template.slug!r} needs {name!r}.", "variable_missing")
     if not any(errors.has(name) for name in content_fields):
         rendered = _render(errors, subject, html, text, template, template_data)
     errors.raise_any()
     assert rendered is not None  # no error, so rendering ran and succeeded
     return EmailRequest(
         to=to, cc=cc, bcc=bcc, rendered=rendered, template=template, template_data=template_data,
-        category=category, priority=priority, reply_to=reply_to.lower(), client_id=client_id, tags=tags,
+        category=category, priority=priority, reply_to=reply_to.lower(), from_email=from_email, send_at=send_at,
+        client_id=client_id, tags=tags,
         custom_data=custom_data, attachments=attachments,
     )  # fmt: skip
 
@@ -268,6 +285,49 @@ def _reply_to(errors: FieldErrors, value: str) -> str:
     except ValidationError:
         errors.add(("replyTo",), "Enter a valid email address.", "address_invalid")
     return value
+
+
+def _from(errors: FieldErrors, value: str) -> str:
+    if errors.has("from"):
+        return ""
+    if value.strip() == settings.DEFAULT_FROM_EMAIL:
+        return settings.DEFAULT_FROM_EMAIL  # the configured sender, as a resend carries it over
+    sender, problem = sender_check(value)
+    if problem:
+        errors.add(("from",), problem, "sender_unverified")
+    return sender
+
+
+def send_at_parse(value: str) -> datetime:
+    """A reschedule's new time, by the same rule as a send's `sendAt`; ValidationFailed otherwise."""
+    errors = FieldErrors()
+    when = _send_at(errors, value)
+    if when is None and not errors.has("sendAt"):
+        errors.add(("sendAt",), REQUIRED, "required")
+    errors.raise_any()
+    assert when is not None
+    return when
+
+
+def _send_at(errors: FieldErrors, value: str) -> datetime | None:
+    """When a scheduled send is due: ISO 8601 with an offset or Z, in the future, at most 90 days ahead."""
+    value = value.strip()
+    if not value or errors.has("sendAt"):
+        return None
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        errors.add(("sendAt",), "Enter a date and time in ISO 8601, with an offset or Z (2026-12-24T09:00:00+01:00).")
+        return None
+    if when.tzinfo is None or when.utcoffset() is None:
+        errors.add(("sendAt",), "Give the time's offset or Z, so it names one moment (2026-12-24T09:00:00Z).")
+        return None
+    now = timezone.now()
+    if when <= now:
+        errors.add(("sendAt",), "This time has passed: give a time in the future.", "send_at_past")
+    elif when > now + MAX_SCHEDULE_AHEAD:
+        errors.add(("sendAt",), f"At most {MAX_SCHEDULE_AHEAD.days} days ahead.", "send_at_too_far")
+    return when
 
 
 def _attachments(errors: FieldErrors, owner: User, draft: EmailDraft) -> list[AttachmentSpec]:

@@ -1,4 +1,4 @@
-"""`/api/email`: send, the log, one message, the SES quota (the seeds' paths and shapes).
+"""`/api/email`: send, the log, one message, cancel, reschedule, resend, the SES quota (the seeds' paths and shapes).
 
 Thin: parse, call one service or selector, answer in the envelope. Errors
 are domain errors, answered by core.rest's one exception handler.
@@ -16,9 +16,11 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.errors import ValidationFailed
 from core.rest.envelope import PaginationSerializer, envelope_schema, error_responses, ok
 from core.rest.pagination import SeedsPaginated
-from emails.accepting import email_queue
+from core.rest.shapes import shapes_parse
+from emails.accepting import email_cancel, email_queue, email_reschedule, email_resend
 from emails.api.serializers import (
     EmailQueuedSerializer,
     EmailSendSerializer,
@@ -26,8 +28,12 @@ from emails.api.serializers import (
     MessageDetailSerializer,
     MessageSummarySerializer,
     QuotaSerializer,
+    RescheduleSerializer,
+    ResendSerializer,
+    queued_data,
     send_draft,
 )
+from emails.choices import MessageStatus
 from emails.models import Message
 from emails.queries import EmailQuerySerializer
 from emails.selectors import email_get, email_list, email_quota, email_stats
@@ -70,17 +76,15 @@ class MessageViewSet(SeedsPaginated, viewsets.GenericViewSet[Message]):
             draft=send_draft(request.data),
             idempotency_key=request.headers.get("Idempotency-Key", "").strip(),
         )
-        message = result.message
+        if not result.created:
+            words = "Email already accepted for this key"
+        elif result.message.status == MessageStatus.SCHEDULED:
+            words = "Email scheduled"
+        else:
+            words = "Email queued for sending"
         return ok(
-            {
-                "messageId": str(message.pk),
-                "emailLogId": str(message.pk),
-                "status": message.status,
-                "recipientCount": message.recipient_count,
-                "attachmentCount": message.attachment_count,
-                "idempotentReplay": not result.created,
-            },
-            message="Email queued for sending" if result.created else "Email already accepted for this key",
+            queued_data(result),
+            message=words,
             status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
         )
 
@@ -103,6 +107,44 @@ class MessageViewSet(SeedsPaginated, viewsets.GenericViewSet[Message]):
     def retrieve(self, request: Request, pk: str) -> Response:
         message = email_get(user=request.user, message_id=uuid.UUID(pk))
         return ok(MessageDetailSerializer(message).data)
+
+    @extend_schema(
+        request=RescheduleSerializer,
+        responses={200: envelope_schema("Email", MessageDetailSerializer), **error_responses(400, 401, 404, 409)},
+    )
+    def partial_update(self, request: Request, pk: str) -> Response:
+        """Reschedule: move a scheduled message to a new `sendAt`."""
+        message = email_get(user=request.user, message_id=uuid.UUID(pk))
+        values, problems = shapes_parse(RescheduleSerializer(), request.data)
+        if problems:
+            raise ValidationFailed(problems)
+        message = email_reschedule(message=message, send_at=values["sendAt"])
+        return ok(MessageDetailSerializer(email_get(user=request.user, message_id=message.pk)).data,
+                  message="Email rescheduled")  # fmt: skip
+
+    @extend_schema(
+        request=None,
+        responses={200: envelope_schema("Email", MessageDetailSerializer), **error_responses(401, 404, 409)},
+    )
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str) -> Response:
+        message = email_get(user=request.user, message_id=uuid.UUID(pk))
+        email_cancel(message=message, by=cast(User, request.user))
+        return ok(MessageDetailSerializer(email_get(user=request.user, message_id=message.pk)).data,
+                  message="Email cancelled")  # fmt: skip
+
+    @extend_schema(
+        request=ResendSerializer,
+        responses={201: envelope_schema("EmailQueued", EmailQueuedSerializer), **error_responses(400, 401, 404, 409)},
+    )
+    @action(detail=True, methods=["post"])
+    def resend(self, request: Request, pk: str) -> Response:
+        message = email_get(user=request.user, message_id=uuid.UUID(pk))
+        values, problems = shapes_parse(ResendSerializer(), request.data)
+        if problems:
+            raise ValidationFailed(problems)
+        result = email_resend(message=message, by=cast(User, request.user), which=values["recipients"])
+        return ok(queued_data(result), message="Email queued again", status=status.HTTP_201_CREATED)
 
     @extend_schema(responses={200: envelope_schema("Quota", QuotaSerializer), **error_responses(401, 503)})
     @action(detail=False, methods=["get"])

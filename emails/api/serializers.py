@@ -16,7 +16,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.rest.shapes import shapes_parse
-from emails.accepting import EmailDraft, InlineAttachment, StoredAttachment, draft_plain_fields
+from emails.accepting import EmailDraft, InlineAttachment, QueueResult, StoredAttachment, draft_plain_fields
 from emails.choices import Category, Priority
 from emails.models import Event, Message, Recipient
 from files.choices import ALLOWED_CONTENT_TYPE_CHOICES
@@ -106,6 +106,45 @@ class EmailSendSerializer(serializers.Serializer[Any]):
     customData = serializers.DictField(required=False)
     attachments = serializers.ListField(child=InlineAttachmentSerializer(), required=False)
     s3Attachments = serializers.ListField(child=StoredAttachmentSerializer(), required=False)
+    sendAt = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="ISO 8601 with an offset or Z, in the future, at most 90 days ahead: stored as scheduled until then.",
+    )
+
+    def get_fields(self) -> dict[str, Any]:
+        fields = super().get_fields()
+        # `from` is a keyword, so not an attribute.
+        fields["from"] = serializers.CharField(
+            required=False,
+            allow_blank=True,
+            help_text="An address or `Name <address>` of a verified identity; DEFAULT_FROM_EMAIL when left out.",
+        )
+        return fields
+
+
+class RescheduleSerializer(serializers.Serializer[Any]):
+    sendAt = serializers.CharField(help_text="ISO 8601 with an offset or Z, in the future, at most 90 days ahead.")
+
+
+class ResendSerializer(serializers.Serializer[Any]):
+    recipients = serializers.ChoiceField(
+        choices=[("all", "Every recipient"), ("failed", "Those that failed or bounced transiently")], default="all"
+    )
+
+
+def queued_data(result: QueueResult) -> dict[str, Any]:
+    """What a send answers about the message it accepted (or, for a replayed key, accepted before)."""
+    message = result.message
+    return {
+        "messageId": str(message.pk),
+        "emailLogId": str(message.pk),
+        "status": message.status,
+        "recipientCount": message.recipient_count,
+        "attachmentCount": message.attachment_count,
+        "sendAt": message.send_after.isoformat() if message.status == "scheduled" and message.send_after else None,
+        "idempotentReplay": not result.created,
+    }
 
 
 def send_draft(data: Any) -> EmailDraft:
@@ -171,6 +210,9 @@ class MessageSummarySerializer(serializers.ModelSerializer[Any]):
     createdAt = serializers.DateTimeField(source="created_at")
     updatedAt = serializers.DateTimeField(source="updated_at")
     sentAt = serializers.DateTimeField(source="sent_at")
+    sendAt = serializers.SerializerMethodField()
+    templateVersion = serializers.IntegerField(source="template_version", allow_null=True)
+    resentFrom = serializers.UUIDField(source="resent_from_id", allow_null=True)
 
     class Meta:
         model = Message
@@ -198,6 +240,9 @@ class MessageSummarySerializer(serializers.ModelSerializer[Any]):
             "createdAt",
             "updatedAt",
             "sentAt",
+            "sendAt",
+            "templateVersion",
+            "resentFrom",
         ]
 
     replyTo = serializers.CharField(source="reply_to")
@@ -221,6 +266,13 @@ class MessageSummarySerializer(serializers.ModelSerializer[Any]):
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_bcc(self, message: Message) -> list[str]:
         return self._addresses(message, "bcc")
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_sendAt(self, message: Message) -> str | None:
+        """When a scheduled message is due (send_after also holds a retry's backoff, which is not a schedule)."""
+        if message.status == "scheduled" and message.send_after:
+            return serializers.DateTimeField().to_representation(message.send_after)
+        return None
 
     @extend_schema_field(serializers.UUIDField(allow_null=True))
     def get_templateId(self, message: Message) -> str | None:
@@ -295,6 +347,7 @@ class EmailQueuedSerializer(serializers.Serializer[Any]):
     status = serializers.CharField()
     recipientCount = serializers.IntegerField()
     attachmentCount = serializers.IntegerField()
+    sendAt = serializers.DateTimeField(allow_null=True, help_text="When a scheduled message is due; null otherwise.")
     idempotentReplay = serializers.BooleanField()
 
 

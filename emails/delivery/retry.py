@@ -7,7 +7,7 @@ import random
 import uuid
 from collections import Counter
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -82,8 +82,37 @@ def release_unstarted(message_ids: Sequence[uuid.UUID]) -> None:
         )
 
 
+def scheduled_release(*, now: datetime | None = None, limit: int = 1000) -> int:
+    """Queue the scheduled messages that are due and dispatch them: each is released once.
+
+    The UPDATE's `status = 'scheduled'` is the guard: when two sweepers
+    release at once, each message moves for one of them only, and only the
+    one that moved it dispatches it (a second dispatch would be harmless
+    anyway: the claim takes a message once).
+    """
+    now = now or timezone.now()
+    due = list(
+        Message.objects.filter(status=MessageStatus.SCHEDULED, send_after__lte=now)
+        .order_by("send_after")
+        .values_list("pk", "priority")[:limit]
+    )
+    released = 0
+    for message_id, priority in due:
+        with transaction.atomic():
+            moved = Message.objects.filter(pk=message_id, status=MessageStatus.SCHEDULED).update(
+                status=MessageStatus.QUEUED, updated_at=now
+            )
+            if moved:
+                email_send_schedule(message_id=message_id, priority=priority)
+                released += 1
+    if released:
+        logger.info("Sweeper released %d scheduled message(s).", released)
+    return released
+
+
 def email_sweep(*, stale_after: timedelta = timedelta(minutes=2)) -> int:
-    """Requeue messages whose worker died, and re-dispatch queued ones whose task was lost."""
+    """Release due scheduled messages, requeue those whose worker died, re-dispatch queued ones whose task was lost."""
+    released = scheduled_release()
     now = timezone.now()
     requeued = Message.objects.filter(status=MessageStatus.SENDING, lease_until__lt=now).update(
         status=MessageStatus.QUEUED, lease_until=None
@@ -101,4 +130,4 @@ def email_sweep(*, stale_after: timedelta = timedelta(minutes=2)) -> int:
     for message_id, priority in waiting:
         email_send_schedule(message_id=message_id, priority=priority)
         count += 1
-    return requeued + count
+    return released + requeued + count

@@ -19,13 +19,13 @@ from django.urls import reverse
 from django.views import View
 
 from core.http import query_without_blanks
-from emails.accepting import html_sanitise
 from emails.choices import RecipientStatus
 from emails.delivery import SES_MAX_ADDRESSES_PER_CALL, ses_call_count
 from emails.exceptions import MessageNotFound
 from emails.models import Event, Message, Recipient
 from emails.pages.live import LivePollMixin
 from emails.selectors import email_get, email_in_flight, email_outcomes, email_rate_wait
+from emails.templating import html_sanitise
 
 RECIPIENTS_PER_PAGE = 50
 # The poll's parameter holding what the page last announced.

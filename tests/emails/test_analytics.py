@@ -152,8 +152,8 @@ def test_a_message_belongs_to_the_day_it_was_sent_in_the_zone_asked_for(
         ("category=auth", {"Auth"}),
         ("priority=urgent", {"Urgent"}),
         ("clientId=c-7", {"Client"}),
-        ("templateId=welcome", {"Welcome to Digi Era Pro CRM"}),
-        ("", {"Auth", "Urgent", "Client", "Welcome to Digi Era Pro CRM"}),
+        ("templateId=welcome", {"Welcome to CRM Mail"}),
+        ("", {"Auth", "Urgent", "Client", "Welcome to CRM Mail"}),
     ],
 )
 def test_every_filter(query: str, expected: set[str], post_email: Any, ses: Any, api: APIClient) -> None:

@@ -10,6 +10,7 @@ from email.utils import parseaddr
 from typing import Any
 
 import pytest
+from django.conf import settings
 
 from emails.models import Event, IdempotencyKey, Message, Recipient
 
@@ -209,7 +210,7 @@ def test_a_template_renders_with_its_variables_escaped(post_email: Any, ses: Any
     message = Message.objects.get()
     assert "<script>" not in message.html_body
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in message.html_body
-    assert message.subject == "Welcome to Digi Era Pro CRM"
+    assert message.subject == f"Welcome to {settings.PRODUCT_NAME}"  # one product name, from one setting
     assert message.template is not None and message.template.slug == "welcome"
     assert "Hello <script>alert(1)</script>," in message.text_body  # plain text is not HTML
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import css_inline
 import nh3
+from django.conf import settings
 from django.template import Context, Engine, TemplateSyntaxError
 from inscriptis import get_text
 
@@ -27,12 +28,18 @@ class Rendered:
     text: str
 
 
+def provided() -> dict[str, Any]:
+    """What every template's context holds besides the caller's data (source.PROVIDED names them)."""
+    return {"product_name": settings.PRODUCT_NAME}
+
+
 def _render(source: str, data: dict[str, Any], *, autoescape: bool) -> str:
     try:
         template = _ENGINE.from_string(source)
     except TemplateSyntaxError as exc:
         raise EmailRenderError(str(exc)) from exc
-    return str(template.render(Context(data, autoescape=autoescape)))
+    # The caller's data wins over what is provided, as it always could.
+    return str(template.render(Context({**provided(), **data}, autoescape=autoescape)))
 
 
 def html_to_text(html: str) -> str:

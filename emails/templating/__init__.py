@@ -1,0 +1,40 @@
+"""The templating wing: stored templates, their versions and variables, and rendering what goes out.
+
+Its interface: `email_render` (what a send's subject and bodies become),
+`html_sanitise` (stored HTML shown to people), and the template services
+(`template_save`, `template_restore`, `template_delete`, previews, the
+variables a send must give). It knows no other wing.
+"""
+
+from emails.templating.rendering import Rendered, email_render, html_sanitise, html_to_text
+from emails.templating.services import (
+    TemplateDraft,
+    source_preview,
+    source_variables,
+    template_delete,
+    template_get,
+    template_missing,
+    template_preview,
+    template_restore,
+    template_save,
+    template_versions,
+)
+from emails.templating.source import Variable
+
+__all__ = [
+    "Rendered",
+    "TemplateDraft",
+    "Variable",
+    "email_render",
+    "html_sanitise",
+    "html_to_text",
+    "source_preview",
+    "source_variables",
+    "template_delete",
+    "template_get",
+    "template_missing",
+    "template_preview",
+    "template_restore",
+    "template_save",
+    "template_versions",
+]
