@@ -1,4 +1,4 @@
-"""Templates: the API and its rules (syntax, variables, versions, system templates, permissions), and sends that name one."""
+"""Templates: the API and its rules (syntax, variables, versions, system templates, permissions), and sends by one."""
 
 from __future__ import annotations
 
