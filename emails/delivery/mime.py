@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterator, Sequence
 from email.mime.base import MIMEBase
 
@@ -9,7 +10,7 @@ from django.core.mail import EmailMultiAlternatives
 
 from emails.choices import Category, RecipientKind
 from emails.models import Message, Recipient
-from emails.suppression import unsubscribe_url
+from emails.suppression import preferences_url, unsubscribe_url
 
 # SES counts every address in To, Cc and Bcc against this, per call.
 SES_MAX_ADDRESSES_PER_CALL = 50
@@ -52,14 +53,16 @@ def email_build(
         # which lets events find the message even before its MessageId is known.
         "X-SES-MESSAGE-TAGS": f"crm_message_id={message.id}, category={message.category}",
     }
+    html_body, text_body = message.html_body, message.text_body
     if message.category == Category.MARKETING and len(group) == 1:
         # RFC 8058 one-click unsubscribe: mail providers POST to the link.
         link = unsubscribe_url(address=group[0].address, category=message.category)
         headers["List-Unsubscribe"] = f"<{link}>"
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        html_body, text_body = _with_footer(html_body, text_body, preferences_url(address=group[0].address))
     email = EmailMultiAlternatives(
         subject=message.subject,
-        body=message.text_body or message.html_body,
+        body=text_body or html_body,
         from_email=message.from_email,
         to=to,
         cc=cc,
@@ -67,10 +70,25 @@ def email_build(
         reply_to=[message.reply_to] if message.reply_to else None,
         headers=headers,
     )
-    if message.html_body and message.text_body:
-        email.attach_alternative(message.html_body, "text/html")
-    elif message.html_body:
+    if html_body and text_body:
+        email.attach_alternative(html_body, "text/html")
+    elif html_body:
         email.content_subtype = "html"
     for part in attachments:
         email.attach(part)
     return email
+
+
+def _with_footer(html_body: str, text_body: str, link: str) -> tuple[str, str]:
+    """Marketing mail's footer: the link to the preference centre, where the address chooses what it receives."""
+    if text_body:
+        text_body = f"{text_body.rstrip()}\n\n--\nChoose which emails you receive, or unsubscribe: {link}\n"
+    if html_body:
+        footer = (
+            '<p style="margin-top:24px;font-size:12px;color:#4b5563;font-family:Arial,sans-serif">'
+            f'<a href="{html.escape(link)}" style="color:#1d4ed8">Choose which emails you receive, or unsubscribe</a>'
+            "</p>"
+        )
+        end = html_body.lower().rfind("</body")
+        html_body = html_body[:end] + footer + html_body[end:] if end >= 0 else html_body + footer
+    return html_body, text_body

@@ -4,6 +4,14 @@ Delivery asks it who is suppressed and whether marketing is held; tracking
 tells it about bounces and complaints. It knows neither of them.
 """
 
+from emails.suppression.preferences import (
+    ALWAYS_SENT,
+    CHOOSABLE,
+    Preferences,
+    preferences_of,
+    preferences_set,
+    preferences_url,
+)
 from emails.suppression.reputation import (
     reputation_check,
     reputation_hold_active,
@@ -14,6 +22,12 @@ from emails.suppression.services import SuppressionList, suppression_add, suppre
 from emails.suppression.unsubscribe import unsubscribe, unsubscribe_token_read, unsubscribe_url
 
 __all__ = [
+    "ALWAYS_SENT",
+    "CHOOSABLE",
+    "Preferences",
+    "preferences_of",
+    "preferences_set",
+    "preferences_url",
     "SuppressionList",
     "reputation_check",
     "reputation_hold_active",
