@@ -182,6 +182,7 @@ SPECTACULAR_SETTINGS = {
         "EventType": "emails.choices.EventType",
         "SuppressionReason": "emails.choices.SuppressionReason",
         "SuppressionScope": "emails.choices.SUPPRESSION_SCOPES",
+        "IdentityType": "emails.senders.IDENTITY_TYPES",
         "FileCategory": "files.choices.FileCategory",
         "FileStatus": "files.choices.FileStatus",
         "ContentType": "files.choices.ALLOWED_CONTENT_TYPE_CHOICES",
@@ -284,6 +285,8 @@ EMAIL_MAX_ATTEMPTS = env_int("EMAIL_MAX_ATTEMPTS", 8)
 EMAIL_RETRY_BACKOFF_SECONDS = env_float("EMAIL_RETRY_BACKOFF_SECONDS", 2.0)
 EMAIL_RETRY_BACKOFF_MAX_SECONDS = env_float("EMAIL_RETRY_BACKOFF_MAX_SECONDS", 600.0)
 EMAIL_QUOTA_CACHE_SECONDS = env_int("EMAIL_QUOTA_CACHE_SECONDS", 300)
+# How long the list of SES sender identities (and whether each is verified) is kept before SES is asked again.
+SES_IDENTITIES_CACHE_SECONDS = env_int("SES_IDENTITIES_CACHE_SECONDS", 300, minimum=0)
 EMAIL_IDEMPOTENCY_TTL_HOURS = env_int("EMAIL_IDEMPOTENCY_TTL_HOURS", 24)
 # Free-form JSON a send carries (templateData, customData): at most this
 # many bytes each, nested at most this deep.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from emails.pages import analytics, compose, contact, log, message, unsubscribe
+from emails.pages import analytics, compose, contact, identities, log, message, unsubscribe
 
 app_name = "emails"
 urlpatterns = [
@@ -18,5 +18,6 @@ urlpatterns = [
     path("analytics", analytics.AnalyticsView.as_view(), name="analytics"),
     path("analytics/export.csv", analytics.analytics_export, name="analytics-export"),
     path("contacts/<path:address>", contact.ContactView.as_view(), name="contact"),
+    path("identities", identities.IdentitiesView.as_view(), name="identities"),
     path("unsubscribe/<str:token>", unsubscribe.unsubscribe_view, name="unsubscribe"),
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.urls import re_path
 
 from core.rest.routers import OptionalSlashRouter
-from emails.api import analytics, messages, suppressions, webhook
+from emails.api import analytics, identities, messages, suppressions, webhook
 
 router = OptionalSlashRouter()
 router.register("email/analytics", analytics.AnalyticsViewSet, basename="analytics")
@@ -14,6 +14,7 @@ router.register("email/contacts", analytics.ContactViewSet, basename="contact")
 router.register("email/suppressions", suppressions.SuppressionViewSet, basename="suppression")
 router.register("email/reputation/holds", suppressions.ReputationHoldViewSet, basename="reputation-hold")
 router.register("email/reputation", suppressions.ReputationViewSet, basename="reputation")
+router.register("email/identities", identities.IdentityViewSet, basename="identity")
 router.register("email", messages.MessageViewSet, basename="email")
 
 urlpatterns = [
