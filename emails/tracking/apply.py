@@ -224,7 +224,12 @@ def _propose(advance: Advance, event: ParsedEvent) -> None:
     if event.status is not None and (
         advance.status is None or recipient_status_after(advance.status, event.status) == event.status
     ):
-        reason = event.details.get("diagnosticCode") or event.details.get("reason") or event.details.get("errorMessage")
+        reason = (
+            event.reason
+            or event.details.get("diagnosticCode")
+            or event.details.get("reason")
+            or event.details.get("errorMessage")
+        )
         advance.status, advance.occurred_at = event.status, event.occurred_at
         advance.reason = str(reason)[:2000] if reason else None
     if (flag := _flag(event)) is not None:

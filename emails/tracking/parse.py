@@ -33,6 +33,8 @@ class ParsedEvent:
     # A suppression this event calls for: (scope, reason).
     suppress: tuple[str, str] | None = None
     crm_message_id: str = ""
+    # Why the recipient got `status`, in words, when SES's details do not say it as one field.
+    reason: str = ""
 
 
 class NotAnSesEvent(ValueError):
@@ -109,6 +111,17 @@ def _pick(body: dict[str, Any], *keys: str) -> dict[str, Any]:
     return {k: storable(body[k]) for k in keys if k in body}
 
 
+def complaint_reason(body: dict[str, Any]) -> str:
+    """A complaint's reason as the message page shows it: "Complaint: abuse", with SES's subtype when it gave one.
+
+    Many mailbox providers send no feedback report, so the type may be missing.
+    """
+    feedback = str(storable(str(body.get("complaintFeedbackType") or ""))).strip()
+    sub_type = str(storable(str(body.get("complaintSubType") or ""))).strip()
+    reason = f"Complaint: {feedback}" if feedback else "Complaint (the mailbox provider gave no feedback type)"
+    return f"{reason} ({sub_type})" if sub_type else reason
+
+
 def event_parse(ses: dict[str, Any]) -> list[ParsedEvent]:
     """Normalise an SES event (`eventType`) or notification (`notificationType`) into per-address events."""
     kind = ses.get("eventType") or ses.get("notificationType")
@@ -172,6 +185,7 @@ def event_parse(ses: dict[str, Any]) -> list[ParsedEvent]:
             },
             status=RecipientStatus.COMPLAINT if real else None,
             suppress=(SUPPRESSION_SCOPE_ALL, SuppressionReason.COMPLAINT) if real else None,
+            reason=complaint_reason(body) if real else "",
         )
     if kind == "Reject":
         body = _obj(ses.get("reject"))
