@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from core.text import uuid_parse
 from files.choices import FileStatus
@@ -102,5 +102,29 @@ def file_get(*, user: User | AnonymousUser, file_id: uuid.UUID) -> File:
     """One file the user may read (public files included); FileNotFound otherwise."""
     try:
         return files_downloadable_by(user).select_related("owner").prefetch_related("tags").get(pk=file_id)
+    except File.DoesNotExist:
+        raise FileNotFound("File not found") from None
+
+
+# The department datalist names at most this many: the ones in use, most used first.
+DEPARTMENTS_LISTED = 50
+
+
+def file_departments(*, user: User | AnonymousUser) -> list[str]:
+    """The department ids on the files a user can see, most used first: what the department fields offer."""
+    rows = (
+        files_visible_to(user)
+        .exclude(department_id="")
+        .values("department_id")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "department_id")
+    )
+    return [row["department_id"] for row in rows[:DEPARTMENTS_LISTED]]
+
+
+def file_for_removal(*, user: User | AnonymousUser, file_id: uuid.UUID) -> File:
+    """A file the user may delete and that is not deleted yet (the delete page's); FileNotFound otherwise."""
+    try:
+        return files_manageable_by(user).exclude(status=FileStatus.DELETED).get(pk=file_id)
     except File.DoesNotExist:
         raise FileNotFound("File not found") from None

@@ -24,15 +24,16 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods
 
 from core.http import query_without_blanks
 from files import storage
 from files.choices import ALLOWED_CONTENT_TYPES, FileCategory, FileStatus
 from files.exceptions import DownloadRefused, FileForbidden, FileNotFound, UploadRefused
 from files.queries import FileQuerySerializer
-from files.selectors import VIEW_ALL_PERMISSION, file_list
+from files.selectors import VIEW_ALL_PERMISSION, file_departments, file_for_removal, file_list
 from files.services import file_delete, file_disk_download, file_download_url
+from files.usage import UNUSED, file_usage
 
 
 class FileListView(LoginRequiredMixin, View):
@@ -49,6 +50,7 @@ class FileListView(LoginRequiredMixin, View):
             "allowed_types": sorted(set(ALLOWED_CONTENT_TYPES.values())),
             "max_size": settings.FILE_MAX_SIZE_BYTES,
             "can_view_all": request.user.has_perm(VIEW_ALL_PERMISSION),
+            "departments": file_departments(user=request.user),
             "errors": {},
             "page": None,
         }
@@ -58,7 +60,18 @@ class FileListView(LoginRequiredMixin, View):
         data = serializer.validated_data
         paginator = Paginator(file_list(user=request.user, filters=serializer.to_filters()), data["limit"])
         page = paginator.get_page(data["page"])
-        context.update(page=page, sort_by=data["sortBy"], sort_order=data["sortOrder"])
+        # Each row's delete button warns when the file went out with mail (files.usage).
+        page.object_list = files = list(page.object_list)
+        usage = file_usage(file_ids=[file.pk for file in files])
+        for file in files:
+            file.usage = usage.get(file.pk, UNUSED)
+        context.update(
+            page=page,
+            sort_by=data["sortBy"],
+            sort_order=data["sortOrder"],
+            # Nothing to list and nothing filtered: the page explains itself instead of showing an empty table.
+            no_files=not query and paginator.count == 0,
+        )
         return render(request, self.template_name, context)
 
 
@@ -75,8 +88,29 @@ def file_download(request: HttpRequest, file_id: uuid.UUID) -> HttpResponseBase:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def file_remove(request: HttpRequest, file_id: uuid.UUID) -> HttpResponseBase:
+    """Delete a file; a confirmation page first when asked for (GET), or when emails carry the file.
+
+    The list's script confirms in a dialog, saying how many emails carry the
+    file, and posts `confirmed`; without it (no script, another page) such a
+    file is not deleted before this page has said so.
+    """
+    back = request.POST.get("next", "") or request.GET.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        back = ""
+    back = back or reverse("files:list")
+    usage = file_usage(file_ids=[file_id]).get(file_id, UNUSED)
+    if request.method == "GET" or (usage.any and not request.POST.get("confirmed")):
+        try:
+            file = file_for_removal(user=request.user, file_id=file_id)
+        except FileNotFound:
+            if request.method == "GET":
+                raise Http404("No such file.") from None
+            # Not this user's to delete: the service below says why.
+        else:
+            context = {"file": file, "usage": usage, "next": back, "retention_days": settings.FILE_PURGE_RETENTION_DAYS}
+            return render(request, "files/delete.html", context)
     try:
         file = file_delete(user=request.user, file_id=file_id)
     except FileNotFound:
@@ -85,10 +119,7 @@ def file_remove(request: HttpRequest, file_id: uuid.UUID) -> HttpResponseBase:
         messages.error(request, str(exc))
     else:
         messages.success(request, f"{file.original_name} was deleted.")
-    back = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
-        back = reverse("files:list")
-    return HttpResponseRedirect(back or reverse("files:list"))
+    return HttpResponseRedirect(back)
 
 
 def _s3_style_error(code: str, message: str, status: int) -> HttpResponse:

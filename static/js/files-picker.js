@@ -32,7 +32,8 @@
     }
   }
 
-  function chip(name, size) {
+  // Size and upload time tell apart files of the same name (two "invoice.pdf").
+  function chip(name, size, uploaded) {
     var item = document.createElement("li");
     item.className = "attachment-chip";
     var label = document.createElement("span");
@@ -40,7 +41,7 @@
     label.textContent = name;
     var detail = document.createElement("span");
     detail.className = "muted small attachment-detail";
-    detail.textContent = window.CrmFiles.humanSize(size);
+    detail.textContent = window.CrmFiles.humanSize(size) + (uploaded ? " · " + uploaded : "");
     var remove = document.createElement("button");
     remove.type = "button";
     remove.className = "attachment-remove";
@@ -100,7 +101,8 @@
     choose.addEventListener("change", function () {
       var option = choose.options[choose.selectedIndex];
       if (option && option.value) {
-        attach(chip(option.dataset.name || option.textContent, parseInt(option.dataset.size || "0", 10)), option.value);
+        var size = parseInt(option.dataset.size || "0", 10);
+        attach(chip(option.dataset.name || option.textContent, size, option.dataset.uploaded || ""), option.value);
       }
       choose.value = "";
       refresh();

@@ -82,7 +82,7 @@
   }
 
   /* Upload one File; resolves with the server's file record once it passed the completion check.
-   * options: {category, isPublic, onProgress(fraction)}. */
+   * options: {category, isPublic, departmentId, onProgress(fraction)}. */
   function upload(file, options) {
     options = options || {};
     var onProgress = options.onProgress || function () {};
@@ -92,7 +92,8 @@
       contentType: contentType,
       category: options.category || "general",
       maxSizeBytes: Math.max(file.size, 1),
-      isPublic: !!options.isPublic
+      isPublic: !!options.isPublic,
+      departmentId: options.departmentId || ""
     }).then(function (target) {
       onProgress(0);
       return post(target, file, contentType, function (loaded, total) {

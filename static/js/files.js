@@ -29,16 +29,29 @@
     return { item: item, bar: bar, state: state };
   }
 
+  // The label the server shows for a category ("Invoice", not "invoice"): the filter lists them all.
+  function categoryLabel(value) {
+    var option = document.querySelector('#f-category option[value="' + value + '"]');
+    return option ? option.textContent : value;
+  }
+
   function addRow(record) {
     if (!table || !rowTemplate) return;
     var empty = table.querySelector(".empty-row");
     if (empty) empty.remove();
+    // The first file: the empty state gives way to the list and its filters.
+    var emptyState = document.getElementById("files-empty");
+    if (emptyState) emptyState.remove();
+    ["file-filters", "files-card"].forEach(function (id) {
+      var element = document.getElementById(id);
+      if (element) element.hidden = false;
+    });
     var row = rowTemplate.content.firstElementChild.cloneNode(true);
     row.dataset.fileId = record.id;
     row.querySelector(".name-cell").textContent = record.originalName;
     row.querySelector(".type-cell").textContent = record.contentType;
     row.querySelector(".size-cell").textContent = window.CrmFiles.humanSize(record.size);
-    row.querySelector(".category-cell").textContent = record.category;
+    row.querySelector(".category-cell").textContent = categoryLabel(record.category);
     row.querySelector(".download-link").href = "/files/" + record.id + "/download";
     var form = row.querySelector(".delete-form");
     form.action = "/files/" + record.id + "/delete";
@@ -50,10 +63,12 @@
     var ui = uploadItem(file);
     var category = document.getElementById("upload-category");
     var isPublic = document.getElementById("upload-public");
+    var department = document.getElementById("upload-department");
     ui.state.textContent = "Uploading…";
     return window.CrmFiles.upload(file, {
       category: category ? category.value : "general",
       isPublic: isPublic ? isPublic.checked : false,
+      departmentId: department ? department.value.trim() : "",
       onProgress: function (fraction) {
         ui.item.dataset.progressEvents = String(parseInt(ui.item.dataset.progressEvents || "0", 10) + 1);
         ui.bar.value = Math.round(fraction * 100);
@@ -103,10 +118,32 @@
     }
   });
 
+  function emails(count, what) {
+    return count + " " + what.replace("email", count === 1 ? "email" : "emails");
+  }
+
+  // What the delete page would say, in a dialog: how many emails carry the file (files.usage on the server).
+  function deleteQuestion(form) {
+    var name = form.dataset.name || "this file";
+    var sent = parseInt(form.dataset.sent || "0", 10);
+    var waiting = parseInt(form.dataset.waiting || "0", 10);
+    if (!sent && !waiting) return "Delete " + name + "?";
+    var carriers = [];
+    if (sent) carriers.push(emails(sent, "sent email"));
+    if (waiting) carriers.push(emails(waiting, "email waiting to be sent"));
+    return name + " is attached to " + carriers.join(" and to ") + ". Their record of it stays, " +
+      "but it can no longer be downloaded or attached.\n\nDelete it?";
+  }
+
   document.addEventListener("submit", function (event) {
     var form = event.target;
     if (form.classList && form.classList.contains("delete-form")) {
-      if (!window.confirm("Delete " + (form.dataset.name || "this file") + "?")) event.preventDefault();
+      if (!window.confirm(deleteQuestion(form))) {
+        event.preventDefault();
+        return;
+      }
+      var confirmed = form.querySelector("input[name=confirmed]");
+      if (confirmed) confirmed.value = "1";
     }
   });
 })();

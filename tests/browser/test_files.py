@@ -8,10 +8,12 @@ import re
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import User
 from playwright.sync_api import Page, expect
 
-from emails.models import Message
+from emails.models import Attachment, Message
 from files.models import File
+from tests.emails.test_pages import make_message
 from tests.factories import PASSWORD, UserFactory
 from tests.files import samples
 from tests.files.conftest import disk_storage, s3_storage  # noqa: F401 - fixtures used below
@@ -139,6 +141,7 @@ def test_a_refused_upload_says_why_on_the_page(signed_in: Page, any_storage: Any
 def test_a_file_dropped_on_the_zone_is_uploaded(signed_in: Page, any_storage: Any) -> None:
     page = signed_in
     page.select_option("#upload-category", "invoice")
+    page.get_by_label("Department (optional)").fill("sales")
     page.check("#upload-public")
     transfer = page.evaluate_handle(
         """(bytes) => {
@@ -154,8 +157,12 @@ def test_a_file_dropped_on_the_zone_is_uploaded(signed_in: Page, any_storage: An
     expect(page.locator("#dropzone")).not_to_have_class(re.compile(r"\bdragging\b"))
     expect(page.locator(".upload-item").first).to_have_class(re.compile(r"\bupload-done\b"))
     row = page.locator("#files-table tbody tr", has_text="scan.png")
-    expect(row.locator(".category-cell")).to_have_text("invoice")
+    # The label the server shows after a reload, not the raw value.
+    expect(row.locator(".category-cell")).to_have_text("Invoice")
     file = File.objects.get()
+    assert file.department_id == "sales"
+    page.reload()
+    expect(page.locator("#files-table tbody tr", has_text="scan.png").locator(".category-cell")).to_have_text("Invoice")
     assert (file.original_name, file.category, file.is_public, file.status) == (
         "scan.png",
         "invoice",
@@ -163,3 +170,34 @@ def test_a_file_dropped_on_the_zone_is_uploaded(signed_in: Page, any_storage: An
         "completed",
     )
     assert any_storage.get(file.key) == samples.png(32, 32)
+
+
+def test_deleting_a_file_sent_as_an_attachment_warns_with_the_count(signed_in: Page, any_storage: Any) -> None:
+    """The dialog says how many emails carry the file (files.usage); dismissed, nothing is deleted."""
+    page = signed_in
+    user = User.objects.get()
+    file = File.objects.create(
+        key=f"general/{user.pk}/contract.pdf", file_name="contract.pdf", original_name="contract.pdf",
+        content_type="application/pdf", size=10, max_size=10, category="contract", status="completed", owner=user,
+    )  # fmt: skip
+    for message in (make_message(user), make_message(user)):
+        Attachment.objects.create(
+            message=message, file=file, filename="contract.pdf", content_type="application/pdf", size=10, position=0
+        )
+    page.reload()
+    questions: list[str] = []
+
+    def answer(dialog: Any) -> None:
+        questions.append(dialog.message)
+        dialog.dismiss() if len(questions) == 1 else dialog.accept()
+
+    page.on("dialog", answer)
+    row = page.locator("#files-table tbody tr", has_text="contract.pdf")
+    row.get_by_role("button", name="Delete").click()
+    expect(row).to_be_visible()
+    assert File.objects.get(pk=file.pk).status == "completed"
+    row.get_by_role("button", name="Delete").click()
+    expect(page.get_by_text("contract.pdf was deleted.")).to_be_visible()
+    assert questions[0].startswith("contract.pdf is attached to 2 sent emails.")
+    assert questions[0].endswith("Delete it?")
+    assert File.objects.get(pk=file.pk).status == "deleted"

@@ -97,9 +97,11 @@ def test_the_delete_action_soft_deletes_with_a_message(api: Any, user: Any, disk
     assert response.redirect_chain == [("/files?category=document", 302)]
     assert "old.pdf was deleted." in response.content.decode()
     assert File.objects.get(pk=file.pk).status == "deleted"
-    # Only POST; never someone else's file; never an outside redirect.
-    assert page.get(f"/files/{file.pk}/delete").status_code == 405
+    # A GET only asks (and a deleted file has nothing left to ask about); never an outside redirect.
     other = stored(api, samples.pdf(), fileName="other.pdf")
+    assert page.get(f"/files/{other.pk}/delete").status_code == 200
+    assert File.objects.get(pk=other.pk).status == "completed"
+    assert page.get(f"/files/{file.pk}/delete").status_code == 404
     assert page.post(f"/files/{other.pk}/delete", {"next": "https://evil.example.com/"})["Location"] == "/files"
 
 
