@@ -20,6 +20,8 @@ from crm_email.env import env_bool, env_decimal, env_float, env_int, env_list, e
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
+# The product's one name: the pages' title, brand and footer, the admin's header.
+PRODUCT_NAME = env_str("PRODUCT_NAME", "CRM Mail")
 _INSECURE_KEY = "insecure-local-only-key-do-not-use-in-production"
 SECRET_KEY = env_str("DJANGO_SECRET_KEY", _INSECURE_KEY)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
@@ -31,7 +33,8 @@ if os.environ.get("DATABASE_URL") and SECRET_KEY == _INSECURE_KEY:
     raise ImproperlyConfigured("Set DJANGO_SECRET_KEY when DATABASE_URL is set.")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin, with its default site in the product's name (crm_email/admin.py).
+    "crm_email.apps.ProductAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -72,6 +75,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "crm_email.context_processors.product",
             ],
         },
     },

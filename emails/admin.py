@@ -1,4 +1,9 @@
-"""Admin over the email log: messages with recipients and events inline, read-only history."""
+"""Admin over the email log: messages with recipients and events inline, read-only history.
+
+The changelists fit 1280 px: long values (subjects, addresses, SES ids, ARNs)
+are cut short with the whole value in their tooltip, and ids that only a
+search needs are searchable rather than shown.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,10 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.http import HttpRequest
+from django.template.defaultfilters import filesizeformat
 from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.utils.text import Truncator
 
 from emails.models import (
     Attachment,
@@ -21,6 +29,11 @@ from emails.models import (
 )
 from emails.suppression import reputation_resume, suppression_lift
 from emails.tracking import notification_process
+
+
+def shortened(text: str, length: int) -> SafeString:
+    """`text` cut to `length` characters, the whole of it in a tooltip."""
+    return format_html('<span title="{}">{}</span>', text, Truncator(text).chars(length))
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -52,7 +65,8 @@ class RecipientInline(ReadOnlyInline):
 class EventInline(ReadOnlyInline):
     model = Event
     fields = readonly_fields = ("occurred_at", "type", "recipient", "ses_message_id", "sns_message_id", "details")
-    ordering = ["occurred_at", "id"]
+    # Newest first, as in the Event list: what happened last is what one looks for.
+    ordering = ["-occurred_at", "-id"]
 
     def get_queryset(self, request: HttpRequest) -> Any:
         return super().get_queryset(request).select_related("recipient")
@@ -66,14 +80,13 @@ class AttachmentInline(ReadOnlyInline):
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
     list_display = [
-        "subject",
+        "short_subject",
         "owner",
         "category",
         "priority",
         "status_badge",
-        "recipient_count",
-        "sent_count",
-        "cost",
+        "sent_of",
+        "cost_usd",
         "created_at",
     ]
     list_filter = ["status", "category", "priority", "created_at"]
@@ -146,6 +159,18 @@ class MessageAdmin(admin.ModelAdmin):
     def status_badge(self, obj: Message) -> str:
         return format_html('<span class="status status-{}">{}</span>', obj.status, obj.get_status_display())
 
+    @admin.display(description="subject", ordering="subject")
+    def short_subject(self, obj: Message) -> SafeString:
+        return shortened(obj.subject, 60)
+
+    @admin.display(description="sent", ordering="sent_count")
+    def sent_of(self, obj: Message) -> str:
+        return f"{obj.sent_count}\u00a0of\u00a0{obj.recipient_count}"
+
+    @admin.display(description="cost", ordering="cost")
+    def cost_usd(self, obj: Message) -> str:
+        return f"${format(obj.cost.normalize(), 'f')}"
+
     # The log is a record of what happened: messages are written by the
     # services, never by hand.
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -157,11 +182,19 @@ class MessageAdmin(admin.ModelAdmin):
 
 @admin.register(Recipient)
 class RecipientAdmin(admin.ModelAdmin):
-    list_display = ["address", "kind", "status", "message", "ses_message_id", "sent_at", "last_event_at"]
+    list_display = ["short_address", "kind", "status", "message_subject", "sent_at", "last_event_at"]
     list_filter = ["status", "kind"]
     search_fields = ["address", "=ses_message_id", "=message__id"]
     list_select_related = ["message"]
     raw_id_fields = ["message"]
+
+    @admin.display(description="address", ordering="address")
+    def short_address(self, obj: Recipient) -> SafeString:
+        return shortened(obj.address, 40)
+
+    @admin.display(description="message", ordering="message__subject")
+    def message_subject(self, obj: Recipient) -> SafeString:
+        return shortened(obj.message.subject, 40)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -172,11 +205,20 @@ class RecipientAdmin(admin.ModelAdmin):
 
 @admin.register(Event)
 class EventAdmin(admin.ModelAdmin):
-    list_display = ["occurred_at", "type", "recipient", "message", "ses_message_id"]
+    list_display = ["occurred_at", "type", "short_address", "message_subject"]
     list_filter = ["type", "occurred_at"]
-    search_fields = ["=ses_message_id", "=sns_message_id", "recipient__address", "=message__id"]
+    search_fields = ["=ses_message_id", "=sns_message_id", "address", "recipient__address", "=message__id"]
     date_hierarchy = "occurred_at"
-    list_select_related = ["recipient", "message"]
+    list_select_related = ["message"]
+    ordering = ["-occurred_at", "-id"]
+
+    @admin.display(description="address", ordering="address")
+    def short_address(self, obj: Event) -> SafeString:
+        return shortened(obj.address, 40)
+
+    @admin.display(description="message", ordering="message__subject")
+    def message_subject(self, obj: Event) -> SafeString | str:
+        return shortened(obj.message.subject, 40) if obj.message is not None else "—"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -205,7 +247,7 @@ class IdempotencyKeyAdmin(admin.ModelAdmin):
 
 @admin.register(Suppression)
 class SuppressionAdmin(admin.ModelAdmin):
-    list_display = ["address", "scope", "reason", "created_at", "lifted_at", "lifted_by"]
+    list_display = ["short_address", "scope", "reason", "created_at", "lifted_at", "lifted_by"]
     list_filter = ["reason", "scope", ("lifted_at", admin.EmptyFieldListFilter)]
     search_fields = ["address"]
     date_hierarchy = "created_at"
@@ -213,6 +255,10 @@ class SuppressionAdmin(admin.ModelAdmin):
     readonly_fields = ["event", "created_at", "lifted_at", "lifted_by"]
     raw_id_fields = ["event"]
     actions = ["lift"]
+
+    @admin.display(description="address", ordering="address")
+    def short_address(self, obj: Suppression) -> SafeString:
+        return shortened(obj.address, 40)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         # A suppression is added by hand or by an event, and then only lifted.
@@ -254,7 +300,7 @@ class ReputationHoldAdmin(admin.ModelAdmin):
 
 @admin.register(InboundNotification)
 class InboundNotificationAdmin(admin.ModelAdmin):
-    list_display = ["received_at", "type", "sns_message_id", "topic_arn", "processed_at", "has_error"]
+    list_display = ["received_at", "type", "sns_message_id", "topic", "processed_at", "has_error"]
     list_filter = ["type", ("processed_at", admin.EmptyFieldListFilter)]
     search_fields = ["=sns_message_id", "topic_arn"]
     date_hierarchy = "received_at"
@@ -264,6 +310,11 @@ class InboundNotificationAdmin(admin.ModelAdmin):
     @admin.display(boolean=True, description="error")
     def has_error(self, obj: InboundNotification) -> bool:
         return bool(obj.error)
+
+    @admin.display(description="topic", ordering="topic_arn")
+    def topic(self, obj: InboundNotification) -> SafeString:
+        """The topic's name; its region and account are in the tooltip."""
+        return format_html('<span title="{}">{}</span>', obj.topic_arn, obj.topic_arn.rpartition(":")[2])
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -281,10 +332,26 @@ class InboundNotificationAdmin(admin.ModelAdmin):
 
 @admin.register(Attachment)
 class AttachmentAdmin(admin.ModelAdmin):
-    list_display = ["filename", "message", "content_type", "size", "position"]
+    list_display = ["short_filename", "message_subject", "short_content_type", "human_size"]
     search_fields = ["filename", "=message__id", "=file__id"]
     list_select_related = ["message"]
     readonly_fields = ["message", "file", "filename", "content_type", "size", "position"]
+
+    @admin.display(description="file name", ordering="filename")
+    def short_filename(self, obj: Attachment) -> SafeString:
+        return shortened(obj.filename, 40)
+
+    @admin.display(description="message", ordering="message__subject")
+    def message_subject(self, obj: Attachment) -> SafeString:
+        return shortened(obj.message.subject, 40)
+
+    @admin.display(description="type", ordering="content_type")
+    def short_content_type(self, obj: Attachment) -> SafeString:
+        return shortened(obj.content_type, 30)
+
+    @admin.display(description="size", ordering="size")
+    def human_size(self, obj: Attachment) -> SafeString:
+        return format_html('<span title="{} bytes">{}</span>', obj.size, filesizeformat(obj.size))
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

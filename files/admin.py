@@ -10,6 +10,8 @@ from django.http import HttpRequest
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.utils.text import Truncator
 
 from files.choices import FileStatus
 from files.models import File, FileTag
@@ -22,15 +24,16 @@ class FileTagInline(admin.TabularInline):
 
 @admin.register(File)
 class FileAdmin(admin.ModelAdmin):
+    # Fits 1280 px beside the filters: long names and types are cut short, whole in their tooltip.
     list_display = [
-        "original_name",
+        "short_name",
         "owner",
         "category",
         "status",
         "human_size",
-        "content_type",
+        "short_content_type",
         "is_public",
-        "download_count",
+        "downloads",
         "created_at",
     ]
     list_filter = ["status", "category", "is_public", "content_type", "created_at"]
@@ -80,6 +83,18 @@ class FileAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # soft delete only: emails keep their attachment records
+
+    @admin.display(description="name", ordering="original_name")
+    def short_name(self, obj: File) -> SafeString:
+        return format_html('<span title="{}">{}</span>', obj.original_name, Truncator(obj.original_name).chars(40))
+
+    @admin.display(description="type", ordering="content_type")
+    def short_content_type(self, obj: File) -> SafeString:
+        return format_html('<span title="{}">{}</span>', obj.content_type, Truncator(obj.content_type).chars(24))
+
+    @admin.display(description="downloads", ordering="download_count")
+    def downloads(self, obj: File) -> int:
+        return obj.download_count
 
     @admin.display(description="Size", ordering="size")
     def human_size(self, obj: File) -> str:
