@@ -40,7 +40,8 @@ SLUG_PATTERN = r"[A-Za-z0-9_-]{1,100}"
 
 class VariableSerializer(serializers.Serializer[Any]):
     name = serializers.CharField()
-    required = serializers.BooleanField()
+    # A declared field, not Field.required: DRF's metaclass moves declared fields off the class.
+    required = serializers.BooleanField()  # type: ignore[assignment]
 
 
 class TemplateSerializer(serializers.ModelSerializer[Template]):
@@ -91,6 +92,9 @@ class RestoreSerializer(serializers.Serializer[Any]):
 
 
 _Templates = inline_serializer("TemplateList", {"templates": TemplateSerializer(many=True)})
+_Deleted = inline_serializer(
+    "TemplateDeletion", {"slug": serializers.CharField(), "deleted": serializers.BooleanField()}
+)
 _Versions = inline_serializer("TemplateVersionList", {"versions": TemplateVersionSerializer(many=True)})
 _Preview = inline_serializer(
     "TemplatePreview",
@@ -166,10 +170,11 @@ class TemplateViewSet(viewsets.ViewSet):
         )
         return ok(TemplateSerializer(template).data, message=f"Saved as version {template.version}")
 
-    @extend_schema(responses={204: None, **error_responses(401, 403, 404, 409)})
+    @extend_schema(responses={200: envelope_schema("TemplateDeleted", _Deleted), **error_responses(401, 403, 404, 409)})
     def destroy(self, request: Request, slug: str) -> Response:
-        template_delete(template=template_get(slug=slug))
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        template = template_get(slug=slug)
+        template_delete(template=template)
+        return ok({"slug": slug, "deleted": True}, message=f"Template {template.name!r} deleted")
 
     @extend_schema(
         request=TemplateDataSerializer,

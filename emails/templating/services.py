@@ -30,6 +30,8 @@ MAX_SUBJECT = 200
 MAX_BODY = 50_000
 REQUIRED = "This field is required."
 _SLUG = re.compile(r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$")
+# Paths of the template pages (/templates/new) that a slug would hide.
+RESERVED_SLUGS = frozenset({"new"})
 CONTENT = ("name", "subject", "html", "text", "category")
 
 
@@ -53,10 +55,10 @@ def template_get(*, slug: str) -> Template:
     return template
 
 
-def template_save(
-    *, draft: TemplateDraft, by: User | None, template: Template | None = None, partial: bool = False, note: str = ""
-) -> Template:
-    """Create a template (`template` None) or save a new version of one; ValidationFailed with every problem.
+def template_check(
+    *, draft: TemplateDraft, template: Template | None = None, partial: bool = False
+) -> tuple[str, dict[str, str], list[dict[str, Any]]]:
+    """Every rule of a save, nothing written: (slug, the content fields, the variables); ValidationFailed otherwise.
 
     A full save (PUT, the editor) needs every field; a partial one (PATCH)
     keeps the fields it leaves out. The slug is what sends name, so it is
@@ -85,7 +87,14 @@ def template_save(
     variables = _compiled_variables(errors, values)
     errors.raise_any()
     values["name"], values["subject"] = values["name"].strip(), values["subject"].strip()
-    variables_data = [v.as_dict() for v in variables]
+    return slug, values, [v.as_dict() for v in variables]
+
+
+def template_save(
+    *, draft: TemplateDraft, by: User | None, template: Template | None = None, partial: bool = False, note: str = ""
+) -> Template:
+    """Create a template (`template` None) or save a new version of one, by `template_check`'s rules."""
+    slug, values, variables_data = template_check(draft=draft, template=template, partial=partial)
     with transaction.atomic():
         if template is None:
             template = Template(slug=slug, version=1)
@@ -195,6 +204,8 @@ def _slug(errors: FieldErrors, given: str | None, template: Template | None) -> 
         errors.add(("slug",), f"Ensure this field has no more than {MAX_SLUG} characters.")
     elif not _SLUG.match(slug):
         errors.add(("slug",), "Use lower-case letters, digits, and single hyphens or underscores between them.")
+    elif slug in RESERVED_SLUGS:
+        errors.add(("slug",), f"“{slug}” is reserved: choose another slug.")
     elif Template.objects.filter(slug=slug).exists():
         errors.add(("slug",), "A template with this slug already exists.", "unique")
     return slug

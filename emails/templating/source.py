@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django.template import Engine, TemplateSyntaxError
 from django.template.base import FilterExpression, Node, NodeList, Template, VariableNode
@@ -76,10 +76,11 @@ def _node_uses(node: Node, *, optional: bool, bound: frozenset[str]) -> Iterator
                 yield from _condition_uses(condition, bound=bound)
             yield from _uses(nodelist, optional=True, bound=bound)
     elif isinstance(node, ForNode):
-        yield from _expression_uses(node.sequence, optional=optional, bound=bound)
+        # django-stubs types these loosely; Django sets a FilterExpression and two NodeLists.
+        yield from _expression_uses(cast(FilterExpression, node.sequence), optional=optional, bound=bound)
         inner = bound | set(node.loopvars) | {"forloop"}
-        yield from _uses(node.nodelist_loop, optional=optional, bound=inner)
-        yield from _uses(node.nodelist_empty, optional=optional, bound=bound)
+        yield from _uses(cast(NodeList, node.nodelist_loop), optional=optional, bound=inner)
+        yield from _uses(cast(NodeList, node.nodelist_empty), optional=optional, bound=bound)
     elif isinstance(node, WithNode):
         for expression in node.extra_context.values():
             yield from _expression_uses(expression, optional=optional, bound=bound)

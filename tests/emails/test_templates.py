@@ -160,7 +160,8 @@ def test_a_system_template_can_be_edited_but_not_deleted(editor: APIClient) -> N
     assert Template.objects.filter(slug="welcome").exists()
 
     editor.post("/api/email/templates", invoice(), format="json")
-    assert editor.delete("/api/email/templates/invoice").status_code == 204
+    deleted = editor.delete("/api/email/templates/invoice")
+    assert deleted.status_code == 200 and deleted.json()["data"] == {"slug": "invoice", "deleted": True}
     assert not Template.objects.filter(slug="invoice").exists()
     assert editor.get("/api/email/templates/invoice").status_code == 404
 
