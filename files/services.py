@@ -30,6 +30,7 @@ from files.inspection import content_problem
 from files.models import File, FileTag
 from files.naming import file_key, name_sanitise
 from files.selectors import files_downloadable_by, files_manageable_by, files_visible_to
+from files.usage import UNUSED, file_usage
 from files.validation import upload_request_check
 
 logger = logging.getLogger(__name__)
@@ -251,10 +252,14 @@ def files_purge(*, now: datetime | None = None, progress: Callable[[int, int], N
     """Delete from storage the objects of long-deleted files and of uploads never completed.
 
     The rows stay (an email's attachment list still names them), marked
-    `purged_at`; uploads never completed become `failed`.
+    `purged_at`; uploads never completed become `failed`. A deleted file
+    that mail still waiting to be sent carries (a send scheduled further
+    ahead than the retention) keeps its object until that mail has gone.
     """
     now = now or timezone.now()
     due = list(files_purge_candidates(now=now).order_by("created_at").values_list("pk", "key", "status"))
+    in_use = file_usage(file_ids=[pk for pk, _, status in due if status == FileStatus.DELETED])
+    due = [row for row in due if not in_use.get(row[0], UNUSED).waiting]
     deleted = abandoned = 0
     for done, (file_id, key, status) in enumerate(due, start=1):
         storage.delete(key=key)

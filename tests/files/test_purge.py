@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.utils import timezone
 
+from emails.models import Message
 from files.models import File
 from files.services import files_purge
 from files.tasks import files_purge_task
@@ -102,3 +103,23 @@ def test_the_celery_task_runs_the_purge_on_a_beat_schedule(api: Any, disk_storag
     entry = settings.CELERY_BEAT_SCHEDULE["files-purge"]
     assert entry["task"] == "files.tasks.files_purge_task"
     assert entry["schedule"] == float(settings.FILE_PURGE_INTERVAL_SECONDS)
+
+
+def test_a_deleted_file_that_scheduled_mail_carries_keeps_its_object_until_the_mail_has_gone(
+    api: Any, storage: Storage
+) -> None:
+    file = stored(api, fileName="statement.pdf")
+    later = (timezone.now() + timedelta(days=60)).isoformat()
+    send = api.post("/api/email", {"to": "a@example.com", "subject": "Statement", "textContent": "Attached",
+                                   "category": "notification", "sendAt": later,
+                                   "s3Attachments": [{"fileId": str(file.pk)}]}, format="json")  # fmt: skip
+    assert send.status_code == 201, send.json()
+    assert api.delete(f"/api/files/{file.pk}").status_code == 200
+    age(file, deleted_at=timezone.now() - timedelta(days=settings.FILE_PURGE_RETENTION_DAYS, minutes=1))
+
+    assert files_purge().deleted == 0
+    assert storage.get(file.key) == samples.pdf()  # the scheduled message will still read it
+
+    Message.objects.filter(pk=send.json()["data"]["messageId"]).update(status="sent", sent_count=1)
+    assert files_purge().deleted == 1
+    assert storage.get(file.key) is None
