@@ -4,22 +4,30 @@ Its interface: EmailDraft (and its attachment refs) in, `email_queue` to
 accept one; cancel, reschedule and resend an accepted one; a template's test send.
 """
 
-from emails.accepting.changes import email_cancel, email_reschedule, email_resend
+from emails.accepting.changes import CANCELLABLE, Which, email_cancel, email_reschedule, email_resend, retryable
 from emails.accepting.draft import EmailDraft, InlineAttachment, StoredAttachment, draft_plain_fields
+from emails.accepting.profile import SettingsDraft, sender_settings_get, sender_settings_save, signature_append
 from emails.accepting.services import QueueResult, email_queue, template_test_send
 from emails.accepting.validation import MAX_PER_FIELD, MAX_RECIPIENTS
 
 __all__ = [
+    "CANCELLABLE",
     "MAX_PER_FIELD",
     "MAX_RECIPIENTS",
     "EmailDraft",
     "InlineAttachment",
     "QueueResult",
+    "SettingsDraft",
     "StoredAttachment",
+    "Which",
     "draft_plain_fields",
     "email_cancel",
     "email_queue",
     "email_reschedule",
     "email_resend",
+    "retryable",
+    "sender_settings_get",
+    "sender_settings_save",
+    "signature_append",
     "template_test_send",
 ]

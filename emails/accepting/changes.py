@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from django.contrib.auth.models import User
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from emails.accepting.draft import EmailDraft, StoredAttachment
@@ -73,14 +73,21 @@ class ResendPlan:
     bcc: list[str]
 
 
+def retryable(message: Message) -> QuerySet[Recipient]:
+    """The recipients "Retry failed recipients" sends to: refused (by SES or us), or bounced transiently and not
+    delivered since."""
+    transient = Event.objects.filter(recipient=OuterRef("pk"), type=EventType.BOUNCE).exclude(
+        details__bounceType="Permanent"
+    )
+    return Recipient.objects.filter(message=message).filter(
+        Q(status__in=RETRYABLE) | (Exists(transient) & ~Q(status__in=SETTLED))
+    )
+
+
 def resend_recipients(*, message: Message, which: Which) -> ResendPlan:
     """Who a resend goes to: everyone, or those that failed or whose bounce was transient, each in their field."""
-    recipients = Recipient.objects.filter(message=message).order_by("position")
-    if which == "failed":
-        transient = Event.objects.filter(recipient=OuterRef("pk"), type=EventType.BOUNCE).exclude(
-            details__bounceType="Permanent"
-        )
-        recipients = recipients.filter(Q(status__in=RETRYABLE) | (Exists(transient) & ~Q(status__in=SETTLED)))
+    recipients = retryable(message) if which == "failed" else Recipient.objects.filter(message=message)
+    recipients = recipients.order_by("position")
     fields: dict[str, list[str]] = {kind: [] for kind in RecipientKind.values}
     for recipient in recipients:
         fields[recipient.kind].append(recipient.formatted())

@@ -167,13 +167,34 @@ class ComposeForm(ServiceErrorsForm):
     clientId = forms.CharField(
         label="Client id", required=False, widget=forms.TextInput(attrs={"placeholder": "optional"})
     )
+    sendAt = forms.DateTimeField(
+        label="Send later",
+        required=False,
+        help_text="Leave empty to send now. In your time zone; at most 90 days ahead.",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": 60}, format="%Y-%m-%dT%H:%M"),
+    )
+    tz = forms.CharField(required=False, widget=forms.HiddenInput(attrs={"data-time-zone": ""}))
+    # One send per click: a second post with the same key answers with the first message.
+    idempotencyKey = forms.CharField(required=False, widget=forms.HiddenInput())
 
     EXTRA_ERROR_KEYS = ("content", "attachments")
     # Too many recipients is about the To/Cc/Bcc lines: shown next to To.
-    ERROR_PLACES = {"recipients": "to", "s3Attachments": "attachments"}
+    ERROR_PLACES = {"recipients": "to", "s3Attachments": "attachments", "Idempotency-Key": "__all__"}
     ITEMS = {"attachments": "Attachment"}
     PLACE_LABELS = {"content": ("field-content", "Body"), "attachments": ("attachments-card", "Attachments")}
-    PLACE_AFTER = {"content": "textContent", "attachments": "clientId"}
+    PLACE_AFTER = {"content": "textContent", "attachments": "sendAt"}
+
+    def __init__(self, *args: Any, senders: Iterable[str] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # `from` is a keyword, so the field is added here; its suggestions are the verified identities.
+        self.fields["from"] = forms.CharField(
+            label="From",
+            required=False,
+            help_text="Leave empty for the default sender. Any address at a verified domain works.",
+            widget=forms.TextInput(attrs={"list": "from-identities", "autocomplete": "off", "spellcheck": "false"}),
+        )
+        self.order_fields(["to", "cc", "bcc", "subject", "htmlContent", "textContent", "from"])
+        self.senders = list(senders)
 
     # The fields whose raw text is handed to the serializer as is; the others
     # (template data) need parsing first.
@@ -189,6 +210,7 @@ class ComposeForm(ServiceErrorsForm):
         "priority",
         "replyTo",
         "clientId",
+        "from",
     )
 
 

@@ -19,12 +19,13 @@ from django.urls import reverse
 from django.views import View
 
 from core.http import query_without_blanks
+from emails.accepting import CANCELLABLE, retryable
 from emails.choices import RecipientStatus
 from emails.delivery import SES_MAX_ADDRESSES_PER_CALL, ses_call_count
 from emails.exceptions import MessageNotFound
 from emails.models import Event, Message, Recipient
 from emails.pages.live import LivePollMixin
-from emails.selectors import email_get, email_in_flight, email_outcomes, email_rate_wait
+from emails.selectors import email_get, email_in_flight, email_outcomes, email_rate_wait, messages_visible_to
 from emails.templating import html_sanitise
 
 RECIPIENTS_PER_PAGE = 50
@@ -80,6 +81,13 @@ def message_context(request: HttpRequest, message: Message) -> dict[str, Any]:
         "live_url": live_url,
         "said": said,
         "live_seconds": settings.PAGES_LIVE_POLL_SECONDS,
+        "retryable_count": retryable(message).count() if message.status not in CANCELLABLE else 0,
+        "resends": list(
+            messages_visible_to(request.user)
+            .filter(resent_from=message)
+            .only("pk", "created_at")
+            .order_by("created_at")
+        ),
     }
 
 

@@ -229,7 +229,7 @@ def test_a_large_send_goes_out_in_groups_of_fifty(compose: Any, ses: Any, signed
     assert message.recipient_count == 71
     assert len(ses.sent_messages) == 2
     page = signed_in.get(response["Location"]).content.decode()
-    assert "It goes out as 2 SES messages of at most 50 addresses each." in page
+    assert "this email is sent as 2 SES messages of at most 50 addresses each." in page
     assert "Sent as <strong>2 SES messages</strong>" in page
 
 
@@ -321,11 +321,16 @@ def test_composer_keeps_what_was_typed_after_an_error(compose: Any) -> None:
 def test_the_composer_notes_a_split_send_when_it_shows_errors(compose: Any) -> None:
     to = ", ".join(f"to{i}@example.com" for i in range(50))
     cc = ", ".join(f"cc{i}@example.com" for i in range(10))
-    page = compose(to=to, cc=cc, subject="", htmlContent="x", category="marketing").content.decode()
+    page = compose(to=to, cc=cc, subject="", htmlContent="x", category="notification").content.decode()
     note = re.search(r'<div class="note note-info" id="split-note"[^>]*>(.*?)</div>', page, re.S)
     assert note and "hidden" not in note.group(0).split(">")[0]
-    assert '<span id="split-calls">2</span> SES messages' in note.group(1)
-    assert "Bcc addresses are never shown" in note.group(1)
+    assert "sent as 2 SES messages of at most 50 addresses each" in note.group(1)
+    assert "Bcc is never shown" in note.group(1)
+
+    # The true reason for marketing: one recipient per call, whatever the count.
+    page = compose(to="a@example.com, b@example.com", subject="", htmlContent="x", category="marketing")
+    note = re.search(r'id="split-note"[^>]*>(.*?)</div>', page.content.decode(), re.S)
+    assert note and "Marketing goes one recipient per call: this email is sent as 2 separate messages" in note.group(1)
 
     page = compose(to="a@example.com", subject="", htmlContent="x", category="marketing").content.decode()
     assert re.search(r'id="split-note"[^>]*hidden', page)
@@ -629,5 +634,5 @@ def test_csv_export_runs_few_queries(signed_in: Client, user: Any, django_assert
 def test_the_users_full_name_shows_in_the_header(client: Client) -> None:
     person = UserFactory(first_name="Ada", last_name="Lovelace")
     assert client.login(username=person.username, password=PASSWORD)
-    assert b'<span class="username"' in client.get(LOG).content
+    assert b'<a class="username" href="/settings"' in client.get(LOG).content  # the name opens one's settings
     assert b"Ada Lovelace" in client.get(LOG).content

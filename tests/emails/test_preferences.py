@@ -1,4 +1,4 @@
-"""The preference centre: the signed page marketing mail links to, its choices as category suppressions, resubscribing."""
+"""The preference centre: the signed page marketing mail links to, its choices as suppressions, resubscribing."""
 
 from __future__ import annotations
 
