@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+from django.contrib.auth.models import Permission
 from playwright.sync_api import Page, expect
 
-from emails.models import Message, Template
+from emails.models import Message, Suppression, Template
+from emails.suppression import suppression_add
 from emails.templating import TemplateDraft, template_save
+from tests.browser.test_analytics import sign_in
 from tests.factories import PASSWORD, UserFactory
 
 pytestmark = [pytest.mark.browser]
@@ -121,10 +125,6 @@ def test_the_composer_notes_a_split_send(signed_in_page: Page) -> None:
 @pytest.fixture
 def composer(page: Page, live_server: Any, transactional_db: Any, ses: Any) -> Page:
     """Signed in (as a user who may view templates) on the composer, at a desktop width."""
-    from django.contrib.auth.models import Permission
-
-    from tests.browser.test_analytics import sign_in
-
     user = UserFactory(email="sam@crm.example.com")
     user.user_permissions.add(Permission.objects.get(codename="view_template"))
     sign_in(page, live_server, user)
@@ -158,8 +158,6 @@ def test_chips_and_counters_hold_the_real_limits(composer: Page) -> None:
 
 
 def test_a_suppressed_chip_says_why(composer: Page) -> None:
-    from emails.suppression import suppression_add
-
     suppression_add(address="gone@example.com", reason="bounce")
     page = composer
     page.get_by_role("textbox", name="To", exact=True).fill("gone@example.com, fine@example.com,")
@@ -229,8 +227,6 @@ def test_send_later_then_cancel_from_the_log(composer: Page, live_server: Any, s
     message = Message.objects.get()
     assert message.status == "scheduled" and ses.sent_messages == []
     browser_zone = page.evaluate("Intl.DateTimeFormat().resolvedOptions().timeZone")
-    from zoneinfo import ZoneInfo
-
     assert message.send_after.astimezone(ZoneInfo(browser_zone)).strftime("%H:%M") == "09:30"
 
     page.goto(f"{live_server.url}/emails?status=scheduled")
@@ -283,3 +279,17 @@ def test_the_composer_at_390_px_does_not_scroll_sideways(composer: Page) -> None
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the composer is {width} px wide"
     page.screenshot(path=f"{SCREENSHOTS}/composer-390.png", full_page=True)
+
+
+def test_staff_lift_a_suppression_from_its_chip(page: Page, live_server: Any, transactional_db: Any) -> None:
+    staff = UserFactory(is_staff=True)
+    staff.user_permissions.add(*Permission.objects.filter(codename__in=["change_suppression", "view_suppression"]))
+    suppression_add(address="back@example.com", reason="bounce")
+    sign_in(page, live_server, staff)
+    page.goto(f"{live_server.url}/")
+    page.get_by_role("textbox", name="To", exact=True).fill("back@example.com,")
+    expect(page.locator("#field-to .chip-warn")).to_contain_text("permanent bounce")
+    page.get_by_role("button", name="Lift the suppression of back@example.com").click()
+    expect(page.locator("#send-state")).to_have_text("The suppression of back@example.com is lifted.")
+    expect(page.locator("#field-to .chip-ok")).to_contain_text("back@example.com")
+    assert Suppression.objects.get().lifted_by == staff

@@ -7,10 +7,13 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from emails.models import Attachment, Event, InboundNotification, Message, Recipient, Suppression
+from emails.suppression import preferences_url
+from emails.templating import TemplateDraft, template_save
 from files.models import File
 from tests.browser.test_analytics import sign_in
 from tests.emails.test_pages import make_message
@@ -123,10 +126,25 @@ def pages(live_server: Any, transactional_db: Any, ses: Any) -> dict[str, Any]:
             owner=user,
             department_id="sales",
         )
+    user.user_permissions.add(*Permission.objects.filter(codename__endswith="_template"))
+    template = template_save(
+        draft=TemplateDraft(slug="statement", name="Statement", category="notification",
+                            subject="Your statement {{ period }}", html="<p>Dear {{ name }}, " + LONG_SUBJECT + "</p>",
+                            text=""),
+        by=user,
+    )  # fmt: skip
+    scheduled = make_message(user, subject="Renewal " + LONG_SUBJECT, to=(LONG_ADDRESS,))
+    Message.objects.filter(pk=scheduled.pk).update(status="scheduled", send_after=now + timedelta(days=2))
     return {
         "user": user,
         "paths": {
             "compose": "/",
+            "scheduled": "/emails?status=scheduled",
+            "settings": "/settings",
+            "templates": "/templates",
+            "template-editor": f"/templates/{template.slug}",
+            "identities": "/identities",
+            "preferences": "/" + preferences_url(address=LONG_ADDRESS).split("://", 1)[1].split("/", 1)[1],
             "log": "/emails",
             "message": f"/emails/{message.pk}",
             "analytics": "/analytics",
