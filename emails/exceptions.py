@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from core.errors import Conflict, DomainError, NotFound, Unavailable
+from core.errors import Conflict, DomainError, Forbidden, NotFound, Unavailable
 
 
 class EmailRenderError(DomainError):
@@ -17,6 +17,10 @@ class IdempotencyConflict(Conflict):
 
 class MessageNotFound(NotFound):
     """No such message among those the caller may see."""
+
+
+class MessageForbidden(Forbidden):
+    """The caller may see the message, not change it (someone else's, without change_all_messages)."""
 
 
 class SuppressionNotFound(NotFound):
@@ -73,6 +77,10 @@ class SnsUnavailable(Exception):
 
 class TemplateNotFound(NotFound):
     """No template with that slug."""
+
+
+class TemplateEditConflict(Conflict):
+    """A save built on a version that is no longer the newest."""
 
 
 class TemplateProtected(Conflict):

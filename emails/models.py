@@ -158,7 +158,10 @@ class Message(models.Model):
             # Analytics cut mail by the day it was sent (created, if it never was).
             models.Index(Coalesce("sent_at", "created_at"), name="msg_activity"),
         ]
-        permissions = [("view_all_messages", "Can see every user's messages")]
+        permissions = [
+            ("view_all_messages", "Can see every user's messages"),
+            ("change_all_messages", "Can cancel, reschedule and resend every user's messages"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.subject} ({self.id})"

@@ -4,7 +4,7 @@ Its interface: EmailDraft (and its attachment refs) in, `email_queue` to
 accept one; cancel, reschedule and resend an accepted one; a template's test send.
 """
 
-from emails.accepting.changes import CANCELLABLE, Which, email_cancel, email_reschedule, email_resend, retryable
+from emails.accepting.changes import CANCELLABLE, UNSENT, Which, email_cancel, email_reschedule, email_resend, retryable
 from emails.accepting.draft import EmailDraft, InlineAttachment, StoredAttachment, draft_plain_fields
 from emails.accepting.profile import SettingsDraft, sender_settings_get, sender_settings_save, signature_append
 from emails.accepting.services import QueueResult, email_queue, template_test_send
@@ -14,6 +14,7 @@ __all__ = [
     "CANCELLABLE",
     "MAX_PER_FIELD",
     "MAX_RECIPIENTS",
+    "UNSENT",
     "EmailDraft",
     "InlineAttachment",
     "QueueResult",

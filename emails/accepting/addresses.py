@@ -78,3 +78,14 @@ def address_parse(entry: str) -> Address:
     except ValidationError:
         raise invalid from None
     return Address(address=address.lower(), name=name)
+
+
+def reply_to_problem(value: str) -> str | None:
+    """What is wrong with a Reply-To address (one plain address on one line), or None."""
+    try:
+        if text_problem(value, single_line=True) or len(value) > MAX_ADDRESS:
+            raise ValidationError("invalid")
+        validate_email(value)
+    except ValidationError:
+        return "Enter a valid email address."
+    return None

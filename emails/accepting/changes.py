@@ -24,6 +24,8 @@ from emails.exceptions import MessageStateConflict
 from emails.models import Attachment, Event, Message, Recipient
 
 CANCELLABLE = (MessageStatus.SCHEDULED, MessageStatus.QUEUED)
+# Not sent yet: a resend now would reach its recipients twice.
+UNSENT = (MessageStatus.SCHEDULED, MessageStatus.QUEUED, MessageStatus.SENDING, MessageStatus.HELD)
 # Recipients "Retry failed recipients" sends to again: SES or we refused them, or their bounce was transient.
 RETRYABLE = (RecipientStatus.FAILED, RecipientStatus.REJECTED)
 # A transient bounce is retried unless the recipient got the mail after all, or bounced for good.
@@ -33,11 +35,19 @@ Which = Literal["all", "failed"]
 
 
 def email_cancel(*, message: Message, by: User | None) -> Message:
-    """Cancel a scheduled message, or a queued one no worker has claimed; MessageStateConflict otherwise."""
+    """Cancel a scheduled message, or a queued one no worker has started on; MessageStateConflict otherwise.
+
+    A queued message some of whose recipients already have an outcome (SES
+    throttled it half-way and it waits for its retry, or its worker died
+    mid-send) went out to them: it is not cancelled.
+    """
     now = timezone.now()
     reason = f"Cancelled by {by.get_username()}" if by is not None else "Cancelled"
-    moved = Message.objects.filter(pk=message.pk, status__in=CANCELLABLE).update(
-        status=MessageStatus.CANCELLED, status_reason=reason, send_after=None, updated_at=now
+    started = Recipient.objects.filter(message=OuterRef("pk")).exclude(status=RecipientStatus.QUEUED)
+    moved = (
+        Message.objects.filter(pk=message.pk, status__in=CANCELLABLE)
+        .filter(~Exists(started))
+        .update(status=MessageStatus.CANCELLED, status_reason=reason, send_after=None, updated_at=now)
     )
     message.refresh_from_db()
     if not moved:
@@ -63,6 +73,8 @@ def _why_not(message: Message, change: str) -> str:
         return f"This message was already cancelled, so it cannot be {change}."
     if change == "rescheduled":
         return f"Only a scheduled message can be rescheduled; this one is {status}."
+    if message.status in CANCELLABLE:
+        return "Some recipients already got this message (it waits to retry the others), so it cannot be cancelled."
     return f"This message is {status}: only a scheduled message, or a queued one not yet being sent, can be cancelled."
 
 
@@ -107,13 +119,20 @@ def resend_recipients(*, message: Message, which: Which) -> ResendPlan:
     return ResendPlan(to=to, cc=cc, bcc=bcc)
 
 
-def email_resend(*, message: Message, by: User, which: Which) -> QueueResult:
+def email_resend(*, message: Message, by: User, which: Which, idempotency_key: str = "") -> QueueResult:
     """A new message with the original's content, to all its recipients or the failed ones, linked to it.
 
     The content is what was sent (the rendered bodies), not the template as
     it is now; suppressions and the sender's identity are checked again, as
-    for any send.
+    for any send. The caller may change the message (its owner, or
+    change_all_messages), so the copy carries the original's attachments,
+    whosever files they are. A message not yet sent is not resent.
     """
+    if message.status in UNSENT:
+        raise MessageStateConflict(
+            f"This message is {message.get_status_display().lower()}: it has not gone out yet, so a resend would "
+            "reach its recipients twice. Cancel it first, or wait until it is sent."
+        )
     plan = resend_recipients(message=message, which=which)
     files = Attachment.objects.filter(message=message).order_by("position")
     draft = EmailDraft(
@@ -132,4 +151,4 @@ def email_resend(*, message: Message, by: User, which: Which) -> QueueResult:
         custom_data=message.custom_data,
         stored_attachments=[StoredAttachment(file_id=a.file_id, filename=a.filename) for a in files],
     )
-    return email_queue(owner=by, draft=draft, resent_from=message)
+    return email_queue(owner=by, draft=draft, resent_from=message, idempotency_key=idempotency_key)

@@ -5,12 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib.auth.models import User
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.utils.html import escape, linebreaks
 
 from core.errors import FieldErrors
 from core.text import text_problem
+from emails.accepting.addresses import reply_to_problem
 from emails.choices import Category, Priority
 from emails.models import SenderSettings
 
@@ -34,13 +33,8 @@ def sender_settings_save(*, user: User, draft: SettingsDraft) -> SenderSettings:
     """Check and save; ValidationFailed with every problem (paths: replyTo, signature, category, priority)."""
     errors = FieldErrors()
     reply_to = draft.reply_to.strip()
-    if reply_to:
-        try:
-            if text_problem(reply_to, single_line=True) or len(reply_to) > 254:
-                raise ValidationError("invalid")
-            validate_email(reply_to)
-        except ValidationError:
-            errors.add(("replyTo",), "Enter a valid email address.", "address_invalid")
+    if reply_to and (problem := reply_to_problem(reply_to)):
+        errors.add(("replyTo",), problem, "address_invalid")
     signature = draft.signature.replace("\r\n", "\n").strip()
     if problem := text_problem(signature):
         errors.add(("signature",), problem)

@@ -37,10 +37,14 @@ def email_queue(
     Rendering happens here rather than in the worker so that a template
     error is the caller's field error, and so the log holds exactly what SES
     was given. With an idempotency key seen in the last 24 hours, the first
-    message is returned and nothing new is stored or sent.
+    message is returned and nothing new is stored or sent. A `send_at` stores
+    it as scheduled, released by the sweep when due; `resent_from` links a
+    resend to its original.
     """
     idempotency_key_check(idempotency_key)
-    request = email_request_check(owner=owner, draft=draft)
+    # A resend attaches its original's files, which may be another user's (the caller may change that message).
+    files_of = resent_from.owner if resent_from is not None else None
+    request = email_request_check(owner=owner, draft=draft, files_of=files_of)
     fingerprint = request.fingerprint() if idempotency_key else ""
     if idempotency_key:
         existing = _idempotent_message(owner=owner, key=idempotency_key, fingerprint=fingerprint)

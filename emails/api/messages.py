@@ -36,7 +36,7 @@ from emails.api.serializers import (
 from emails.choices import MessageStatus
 from emails.models import Message
 from emails.queries import EmailQuerySerializer
-from emails.selectors import email_get, email_list, email_quota, email_stats
+from emails.selectors import email_get, email_get_changeable, email_list, email_quota, email_stats
 
 UUID_PATTERN = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
@@ -110,11 +110,11 @@ class MessageViewSet(SeedsPaginated, viewsets.GenericViewSet[Message]):
 
     @extend_schema(
         request=RescheduleSerializer,
-        responses={200: envelope_schema("Email", MessageDetailSerializer), **error_responses(400, 401, 404, 409)},
+        responses={200: envelope_schema("Email", MessageDetailSerializer), **error_responses(400, 401, 403, 404, 409)},
     )
     def partial_update(self, request: Request, pk: str) -> Response:
         """Reschedule: move a scheduled message to a new `sendAt`."""
-        message = email_get(user=request.user, message_id=uuid.UUID(pk))
+        message = email_get_changeable(user=request.user, message_id=uuid.UUID(pk))
         values, problems = shapes_parse(RescheduleSerializer(), request.data)
         if problems:
             raise ValidationFailed(problems)
@@ -124,22 +124,25 @@ class MessageViewSet(SeedsPaginated, viewsets.GenericViewSet[Message]):
 
     @extend_schema(
         request=None,
-        responses={200: envelope_schema("Email", MessageDetailSerializer), **error_responses(401, 404, 409)},
+        responses={200: envelope_schema("Email", MessageDetailSerializer), **error_responses(401, 403, 404, 409)},
     )
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str) -> Response:
-        message = email_get(user=request.user, message_id=uuid.UUID(pk))
+        message = email_get_changeable(user=request.user, message_id=uuid.UUID(pk))
         email_cancel(message=message, by=cast(User, request.user))
         return ok(MessageDetailSerializer(email_get(user=request.user, message_id=message.pk)).data,
                   message="Email cancelled")  # fmt: skip
 
     @extend_schema(
         request=ResendSerializer,
-        responses={201: envelope_schema("EmailQueued", EmailQueuedSerializer), **error_responses(400, 401, 404, 409)},
+        responses={
+            201: envelope_schema("EmailQueued", EmailQueuedSerializer),
+            **error_responses(400, 401, 403, 404, 409),
+        },
     )
     @action(detail=True, methods=["post"])
     def resend(self, request: Request, pk: str) -> Response:
-        message = email_get(user=request.user, message_id=uuid.UUID(pk))
+        message = email_get_changeable(user=request.user, message_id=uuid.UUID(pk))
         values, problems = shapes_parse(ResendSerializer(), request.data)
         if problems:
             raise ValidationFailed(problems)

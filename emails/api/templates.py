@@ -25,6 +25,7 @@ from emails.accepting import template_test_send
 from emails.api.serializers import EmailQueuedSerializer, queued_data
 from emails.choices import Category
 from emails.models import Template, TemplateVersion
+from emails.selectors import templates_all
 from emails.templating import (
     TemplateDraft,
     template_delete,
@@ -81,6 +82,12 @@ class TemplateWriteSerializer(serializers.Serializer[Any]):
     html = _text(help_text="A Django template (autoescape on); at most 50,000 characters.")
     text = _text(help_text="A Django template; at most 50,000 characters.")
     category = serializers.ChoiceField(choices=Category.choices, required=False)
+    version = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=2**31 - 1,
+        help_text="On an update, the version you edited: a save over a newer one is a 409, not a lost edit.",
+    )
 
 
 class TemplateDataSerializer(serializers.Serializer[Any]):
@@ -102,9 +109,11 @@ _Preview = inline_serializer(
 )
 
 
-def _draft(data: Any) -> TemplateDraft:
+def _draft(data: Any) -> tuple[TemplateDraft, int | None]:
+    """The draft, and the version it was edited from when the caller says."""
     values, problems = shapes_parse(TemplateWriteSerializer(), data)
-    return TemplateDraft(**values, problems=problems)
+    version = values.pop("version", None)
+    return TemplateDraft(**values, problems=problems), version
 
 
 def _template_data(data: Any) -> dict[str, Any]:
@@ -135,7 +144,7 @@ class TemplateViewSet(viewsets.ViewSet):
 
     @extend_schema(responses={200: envelope_schema("Templates", _Templates), **error_responses(401, 403)})
     def list(self, request: Request) -> Response:
-        templates = Template.objects.select_related("updated_by").order_by("name")
+        templates = templates_all()
         return ok({"templates": TemplateSerializer(templates, many=True).data})
 
     @extend_schema(
@@ -143,7 +152,8 @@ class TemplateViewSet(viewsets.ViewSet):
         responses={201: envelope_schema("Template", TemplateSerializer), **error_responses(400, 401, 403)},
     )
     def create(self, request: Request) -> Response:
-        template = template_save(draft=_draft(request.data), by=cast(User, request.user))
+        draft, _ = _draft(request.data)
+        template = template_save(draft=draft, by=cast(User, request.user))
         return ok(TemplateSerializer(template).data, message="Template created", status=status.HTTP_201_CREATED)
 
     @extend_schema(responses={200: envelope_schema("Template", TemplateSerializer), **error_responses(401, 403, 404)})
@@ -152,21 +162,26 @@ class TemplateViewSet(viewsets.ViewSet):
 
     @extend_schema(
         request=TemplateWriteSerializer,
-        responses={200: envelope_schema("Template", TemplateSerializer), **error_responses(400, 401, 403, 404)},
+        responses={200: envelope_schema("Template", TemplateSerializer), **error_responses(400, 401, 403, 404, 409)},
     )
     def update(self, request: Request, slug: str) -> Response:
         return self._save(request, slug, partial=False)
 
     @extend_schema(
         request=TemplateWriteSerializer,
-        responses={200: envelope_schema("Template", TemplateSerializer), **error_responses(400, 401, 403, 404)},
+        responses={200: envelope_schema("Template", TemplateSerializer), **error_responses(400, 401, 403, 404, 409)},
     )
     def partial_update(self, request: Request, slug: str) -> Response:
         return self._save(request, slug, partial=True)
 
     def _save(self, request: Request, slug: str, *, partial: bool) -> Response:
+        draft, version = _draft(request.data)
         template = template_save(
-            draft=_draft(request.data), by=cast(User, request.user), template=template_get(slug=slug), partial=partial
+            draft=draft,
+            by=cast(User, request.user),
+            template=template_get(slug=slug),
+            partial=partial,
+            expected_version=version,
         )
         return ok(TemplateSerializer(template).data, message=f"Saved as version {template.version}")
 

@@ -82,29 +82,40 @@ def release_unstarted(message_ids: Sequence[uuid.UUID]) -> None:
         )
 
 
-def scheduled_release(*, now: datetime | None = None, limit: int = 1000) -> int:
-    """Queue the scheduled messages that are due and dispatch them: each is released once.
-
-    The UPDATE's `status = 'scheduled'` is the guard: when two sweepers
-    release at once, each message moves for one of them only, and only the
-    one that moved it dispatches it (a second dispatch would be harmless
-    anyway: the claim takes a message once).
-    """
-    now = now or timezone.now()
-    due = list(
+def scheduled_due(*, now: datetime, limit: int = 1000) -> list[tuple[uuid.UUID, str]]:
+    """The scheduled messages due by `now`, soonest first: (id, priority)."""
+    rows = (
         Message.objects.filter(status=MessageStatus.SCHEDULED, send_after__lte=now)
         .order_by("send_after")
         .values_list("pk", "priority")[:limit]
     )
-    released = 0
-    for message_id, priority in due:
-        with transaction.atomic():
-            moved = Message.objects.filter(pk=message_id, status=MessageStatus.SCHEDULED).update(
-                status=MessageStatus.QUEUED, updated_at=now
-            )
-            if moved:
-                email_send_schedule(message_id=message_id, priority=priority)
-                released += 1
+    return [(pk, priority) for pk, priority in rows]
+
+
+def scheduled_release_one(*, message_id: uuid.UUID, priority: str, now: datetime) -> bool:
+    """Queue one due scheduled message and dispatch it, unless another sweeper did, or it was moved or cancelled.
+
+    The UPDATE checks again that it is still scheduled and still due: what
+    was listed a moment ago may since have been released by another sweeper,
+    cancelled, or rescheduled to later. Only the sweeper whose UPDATE moved
+    the row dispatches it.
+    """
+    with transaction.atomic():
+        moved = Message.objects.filter(pk=message_id, status=MessageStatus.SCHEDULED, send_after__lte=now).update(
+            status=MessageStatus.QUEUED, updated_at=now
+        )
+        if moved:
+            email_send_schedule(message_id=message_id, priority=priority)
+    return bool(moved)
+
+
+def scheduled_release(*, now: datetime | None = None, limit: int = 1000) -> int:
+    """Queue and dispatch the scheduled messages that are due: each is released once, however many sweepers run."""
+    now = now or timezone.now()
+    released = sum(
+        scheduled_release_one(message_id=message_id, priority=priority, now=now)
+        for message_id, priority in scheduled_due(now=now, limit=limit)
+    )
     if released:
         logger.info("Sweeper released %d scheduled message(s).", released)
     return released

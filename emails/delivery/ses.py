@@ -14,7 +14,11 @@ from django.core.mail.backends.base import BaseEmailBackend
 from django.utils import timezone
 
 from emails.exceptions import ProviderUnavailable, SendPermanentError, SendTransientError
-from emails.ses import ses_client
+from emails.ses import SESBackend, ses_client
+
+# EMAIL_BACKEND's dotted path before the client moved to emails.ses: a deployment may still name it.
+__all__ = ["SESBackend", "ses_client", "ses_connection", "ses_quota", "ses_quota_cached", "ses_send",
+           "ses_statistics_daily"]  # fmt: skip
 
 logger = logging.getLogger(__name__)
 

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -21,16 +22,18 @@ from django.views import View
 
 from core.errors import Conflict, ValidationFailed
 from emails.accepting import Which, email_cancel, email_reschedule, email_resend
-from emails.exceptions import MessageNotFound
+from emails.exceptions import MessageForbidden, MessageNotFound
 from emails.models import Message
-from emails.selectors import email_get
+from emails.selectors import email_get_changeable
 
 
 def _message(request: HttpRequest, message_id: uuid.UUID) -> Message:
     try:
-        return email_get(user=request.user, message_id=message_id)
+        return email_get_changeable(user=request.user, message_id=message_id)
     except MessageNotFound:
         raise Http404("No such message.") from None
+    except MessageForbidden as exc:
+        raise PermissionDenied(str(exc)) from None
 
 
 def _back(request: HttpRequest, message: Message) -> HttpResponseRedirect:
@@ -98,13 +101,18 @@ class ResendView(LoginRequiredMixin, View):
         assert isinstance(request.user, User)  # LoginRequiredMixin
         which: Which = "failed" if request.POST.get("recipients") == "failed" else "all"
         try:
-            result = email_resend(message=message, by=request.user, which=which)
+            result = email_resend(
+                message=message, by=request.user, which=which, idempotency_key=request.POST.get("idempotencyKey", "")
+            )
         except ValidationFailed as exc:
             messages.error(request, "Not sent again: " + " ".join(e.message for e in exc.errors))
             return _back(request, message)
         except Conflict as exc:
             messages.error(request, str(exc))
             return _back(request, message)
+        if not result.created:
+            messages.info(request, "This was already sent again from this button: here it is.")
+            return HttpResponseRedirect(reverse("emails:detail", args=[result.message.pk]))
         count = result.message.recipient_count
         what = "The failed recipients were" if which == "failed" else "This email was"
         messages.success(

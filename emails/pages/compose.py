@@ -36,10 +36,10 @@ from emails.accepting import (
 )
 from emails.choices import Category, Priority
 from emails.delivery import SES_MAX_ADDRESSES_PER_CALL, ses_call_count
-from emails.exceptions import EmailRenderError, ProviderUnavailable
-from emails.models import Template
+from emails.exceptions import EmailRenderError, IdempotencyConflict, ProviderUnavailable
 from emails.pages.actions import local_moment, zone_of
 from emails.pages.forms import ComposeForm
+from emails.selectors import template_by_id
 from emails.senders import identities_known
 from emails.suppression import SuppressionList, suppression_reason_text
 from emails.templating import template_missing, template_preview
@@ -150,6 +150,14 @@ class ComposeView(LoginRequiredMixin, View):
         except ValidationFailed as exc:
             form.show_errors(exc.errors)
             return self._render(request, form, signature=own.signature)
+        except IdempotencyConflict:
+            # This form already sent a different email (Back, then edited): a new key makes the next click a new send.
+            data = request.POST.copy()
+            data["idempotencyKey"] = str(uuid.uuid4())
+            form = ComposeForm(data=data, senders=_senders())
+            form.show_errors([FieldError(path=(), message="This form already sent an email. Check this one and send "
+                                         "again to send it as a new email.")])  # fmt: skip
+            return self._render(request, form, signature=own.signature)
         message = result.message
         if not result.created:
             messages.info(request, "This email was already sent from this form: here it is.")
@@ -181,9 +189,14 @@ class ComposeView(LoginRequiredMixin, View):
                     category=str(form.data.get("category", "")) if form.is_bound else "",
                 ),
                 "can_preview": request.user.has_perm("emails.view_template"),
-                "can_lift": request.user.is_staff and request.user.has_perm("emails.change_suppression"),
+                "can_lift": _can_lift(request),
             },
         )
+
+
+def _can_lift(request: HttpRequest) -> bool:
+    """Who the composer lets lift a suppression from its chip: whom DELETE /api/email/suppressions/<id> lets."""
+    return bool(request.user.is_staff and request.user.has_perm("emails.change_suppression"))
 
 
 class RecipientCheckView(LoginRequiredMixin, View):
@@ -193,17 +206,16 @@ class RecipientCheckView(LoginRequiredMixin, View):
         addresses = [a.strip().lower() for a in request.GET.getlist("address") if a.strip()][:MAX_CHECKED_ADDRESSES]
         category = request.GET.get("category", "")
         found = SuppressionList.of(addresses)
+        can_lift = _can_lift(request)
         answer: dict[str, Any] = {}
         for address in addresses:
             suppression = found.matching(address, category) if category else None
             if suppression is None and not category:
                 suppression = next(iter(found.by_address.get(address, ())), None)
             if suppression is not None:
-                answer[address] = {
-                    "id": suppression.pk,
-                    "reason": suppression_reason_text(suppression),
-                    "scope": suppression.scope,
-                }
+                answer[address] = {"reason": suppression_reason_text(suppression), "scope": suppression.scope}
+                if can_lift:  # the suppression's id is for those who may lift it
+                    answer[address]["id"] = suppression.pk
         return JsonResponse({"suppressed": answer})
 
 
@@ -214,7 +226,7 @@ class TemplateCheckView(LoginRequiredMixin, View):
         if not request.user.has_perm("emails.view_template"):
             return JsonResponse({"error": "You may not view templates."}, status=403)
         template_id = uuid_parse(request.POST.get("templateId", "").strip())
-        template = Template.objects.filter(pk=template_id).first() if template_id else None
+        template = template_by_id(template_id)
         if template is None:
             return JsonResponse({"error": "No such template."}, status=404)
         try:

@@ -19,13 +19,20 @@ from django.urls import reverse
 from django.views import View
 
 from core.http import query_without_blanks
-from emails.accepting import CANCELLABLE, retryable
+from emails.accepting import UNSENT, retryable
 from emails.choices import RecipientStatus
 from emails.delivery import SES_MAX_ADDRESSES_PER_CALL, ses_call_count
 from emails.exceptions import MessageNotFound
 from emails.models import Event, Message, Recipient
 from emails.pages.live import LivePollMixin
-from emails.selectors import email_get, email_in_flight, email_outcomes, email_rate_wait, messages_visible_to
+from emails.selectors import (
+    email_changeable_by,
+    email_get,
+    email_in_flight,
+    email_outcomes,
+    email_rate_wait,
+    email_resends,
+)
 from emails.templating import html_sanitise
 
 RECIPIENTS_PER_PAGE = 50
@@ -59,6 +66,7 @@ def message_context(request: HttpRequest, message: Message) -> dict[str, Any]:
     page = Paginator(shown, RECIPIENTS_PER_PAGE).get_page(query.get("rpage", 1))
     ses_ids = sorted({r.ses_message_id for r in recipients if r.ses_message_id})
     live = email_in_flight(message)
+    can_change = email_changeable_by(user=request.user, message=message)
     # What a screen reader is told when it changes (the poll carries what the page last said).
     said = f"{message.get_status_display()}: " + ", ".join(f"{o.count} {o.label.lower()}" for o in outcomes)
     asked = query.copy()
@@ -81,13 +89,12 @@ def message_context(request: HttpRequest, message: Message) -> dict[str, Any]:
         "live_url": live_url,
         "said": said,
         "live_seconds": settings.PAGES_LIVE_POLL_SECONDS,
-        "retryable_count": retryable(message).count() if message.status not in CANCELLABLE else 0,
-        "resends": list(
-            messages_visible_to(request.user)
-            .filter(resent_from=message)
-            .only("pk", "created_at")
-            .order_by("created_at")
-        ),
+        # What the page offers to do to it: only to those who may change it, and by the services' own rules.
+        "can_change": can_change,
+        "can_resend": can_change and message.status not in UNSENT,
+        "retryable_count": retryable(message).count() if can_change and message.status not in UNSENT else 0,
+        "resend_key": str(uuid.uuid4()),
+        "resends": email_resends(user=request.user, message=message),
     }
 
 

@@ -25,9 +25,10 @@ from django.views import View
 from core.errors import FieldError, ValidationFailed
 from emails.accepting import template_test_send
 from emails.choices import Category
-from emails.exceptions import TemplateNotFound, TemplateProtected
+from emails.exceptions import TemplateEditConflict, TemplateNotFound, TemplateProtected
 from emails.models import Template
 from emails.pages.forms import ServiceErrorsForm
+from emails.selectors import templates_all
 from emails.templating import (
     TemplateDraft,
     source_preview,
@@ -184,7 +185,7 @@ class TemplateListView(PermissionRequiredMixin, View):
     permission_required = VIEW
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        templates = Template.objects.select_related("updated_by").order_by("name")
+        templates = templates_all()
         context = {"templates": templates, "can_add": request.user.has_perm(ADD)}
         return render(request, "emails/templates_list.html", context)
 
@@ -242,11 +243,21 @@ class TemplateEditView(PermissionRequiredMixin, View):
     def post(self, request: HttpRequest, slug: str) -> HttpResponse:
         template = _template(slug)
         form = TemplateForm(data=_with_slug(request.POST, template))
+        edited_from = request.POST.get("version", "")
         try:
-            saved = template_save(draft=_draft(request.POST, creating=False), by=_user(request), template=template)
+            saved = template_save(
+                draft=_draft(request.POST, creating=False),
+                by=_user(request),
+                template=template,
+                expected_version=int(edited_from) if edited_from.isdigit() else None,
+            )
         except ValidationFailed as exc:
             form.show_errors(exc.errors)
             return editor_render(request, form, template=template, status=400)
+        except TemplateEditConflict as exc:
+            # Someone saved meanwhile: the page keeps what was typed and says so; a second save builds on theirs.
+            form.show_errors([FieldError(path=(), message=str(exc))])
+            return editor_render(request, form, template=_template(slug), status=409)
         messages.success(request, f"Saved as version {saved.version}.")
         return redirect("emails:template-edit", slug=saved.slug)
 

@@ -20,6 +20,8 @@ from emails.suppression import (
     CHOOSABLE,
     preferences_of,
     preferences_set,
+    preferences_token,
+    preferences_token_read,
     unsubscribe,
     unsubscribe_token_read,
 )
@@ -48,7 +50,7 @@ def unsubscribe_view(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "GET":
         # A person following List-Unsubscribe gets the preference centre: a GET only shows (mail scanners follow
         # links), and its form posts, with CSRF, to the preference centre's own address.
-        return _preferences_page(request, token, address)
+        return _preferences_page(request, preferences_token(address=address), address)
     unsubscribe(token=token)
     label = LABELS.get(category, category)
     return render(request, "emails/preferences.html", {"address": address, "unsubscribed": label})
@@ -58,7 +60,7 @@ def unsubscribe_view(request: HttpRequest, token: str) -> HttpResponse:
 def preferences_view(request: HttpRequest, token: str) -> HttpResponse:
     """Which categories the address receives; a POST (with CSRF, as a person's form) saves exactly the boxes ticked."""
     try:
-        address, _ = unsubscribe_token_read(token)
+        address = preferences_token_read(token)
     except signing.BadSignature:
         return _invalid(request)
     if request.method == "POST":

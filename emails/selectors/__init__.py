@@ -10,16 +10,20 @@ from emails.selectors.account import (
 from emails.selectors.analytics import AnalyticsFilters, analytics_messages, email_analytics
 from emails.selectors.contacts import Contact, contact_get
 from emails.selectors.log import (
+    CHANGE_ALL_PERMISSION,
     SORT_FIELDS,
     VIEW_ALL_PERMISSION,
     EmailFilters,
     RateWait,
+    email_changeable_by,
     email_get,
+    email_get_changeable,
     email_in_flight,
     email_list,
     email_outcomes,
     email_quota,
     email_rate_wait,
+    email_resends,
     email_stats,
     messages_in_flight,
     messages_visible_to,
@@ -28,9 +32,11 @@ from emails.selectors.log import (
     suppression_get,
     suppression_list,
 )
+from emails.selectors.templates import template_by_id, templates_all
 
 __all__ = [
     "ACCOUNT_PERMISSION",
+    "CHANGE_ALL_PERMISSION",
     "SORT_FIELDS",
     "THRESHOLDS",
     "VIEW_ALL_PERMISSION",
@@ -42,12 +48,15 @@ __all__ = [
     "analytics_messages",
     "contact_get",
     "email_analytics",
+    "email_changeable_by",
     "email_get",
+    "email_get_changeable",
     "email_in_flight",
     "email_list",
     "email_outcomes",
     "email_quota",
     "email_rate_wait",
+    "email_resends",
     "email_stats",
     "messages_in_flight",
     "messages_visible_to",
@@ -57,4 +66,6 @@ __all__ = [
     "ses_account",
     "suppression_get",
     "suppression_list",
+    "template_by_id",
+    "templates_all",
 ]

@@ -15,12 +15,13 @@ from django.utils import timezone
 from core.text import uuid_parse
 from emails.choices import MessageStatus, RecipientStatus
 from emails.delivery import send_backlog, send_rate, ses_quota_cached
-from emails.exceptions import HoldNotFound, MessageNotFound, SuppressionNotFound
+from emails.exceptions import HoldNotFound, MessageForbidden, MessageNotFound, SuppressionNotFound
 from emails.models import Message, Recipient, ReputationHold, Suppression, Template
 from emails.outcomes import RECIPIENT_RANK
 from emails.selectors.counting import message_summary
 
 VIEW_ALL_PERMISSION = "emails.view_all_messages"
+CHANGE_ALL_PERMISSION = "emails.change_all_messages"
 
 SORT_FIELDS = {
     "createdAt": "created_at",
@@ -110,6 +111,27 @@ def email_stats(*, messages: QuerySet[Message]) -> dict[str, Any]:
         "totalSuppressed": outcomes["suppressed"],
         "totalFailed": outcomes["failed"],
     }
+
+
+def email_get_changeable(*, user: User | AnonymousUser, message_id: uuid.UUID) -> Message:
+    """A message the user may cancel, reschedule or resend: their own, or anyone's with change_all_messages.
+
+    MessageNotFound if they may not even see it; MessageForbidden if they see it (view_all_messages) but it
+    is someone else's.
+    """
+    message = email_get(user=user, message_id=message_id)
+    if not email_changeable_by(user=user, message=message):
+        raise MessageForbidden("You may see this email but not change it: it is another user's.")
+    return message
+
+
+def email_changeable_by(*, user: User | AnonymousUser, message: Message) -> bool:
+    return bool(user.is_authenticated and (message.owner_id == user.pk or user.has_perm(CHANGE_ALL_PERMISSION)))
+
+
+def email_resends(*, user: User | AnonymousUser, message: Message) -> list[Message]:
+    """The messages sent again from this one that the user may see, oldest first."""
+    return list(messages_visible_to(user).filter(resent_from=message).only("pk", "created_at").order_by("created_at"))
 
 
 def email_get(*, user: User | AnonymousUser, message_id: uuid.UUID) -> Message:

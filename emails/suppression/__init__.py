@@ -19,7 +19,13 @@ from emails.suppression.reputation import (
     reputation_resume,
 )
 from emails.suppression.services import SuppressionList, suppression_add, suppression_lift, suppression_reason_text
-from emails.suppression.unsubscribe import unsubscribe, unsubscribe_token_read, unsubscribe_url
+from emails.suppression.unsubscribe import (
+    preferences_token,
+    preferences_token_read,
+    unsubscribe,
+    unsubscribe_token_read,
+    unsubscribe_url,
+)
 
 __all__ = [
     "ALWAYS_SENT",
@@ -28,6 +34,8 @@ __all__ = [
     "SuppressionList",
     "preferences_of",
     "preferences_set",
+    "preferences_token",
+    "preferences_token_read",
     "preferences_url",
     "reputation_check",
     "reputation_hold_active",

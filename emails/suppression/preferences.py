@@ -18,7 +18,7 @@ from django.urls import reverse
 from emails.choices import SUPPRESSION_SCOPE_ALL, Category, SuppressionReason
 from emails.models import Suppression
 from emails.suppression.services import suppression_add, suppression_lift
-from emails.suppression.unsubscribe import unsubscribe_token
+from emails.suppression.unsubscribe import preferences_token
 
 CHOOSABLE = (Category.MARKETING, Category.NOTIFICATION, Category.CLIENT_PORTAL)
 ALWAYS_SENT = (Category.AUTH, Category.SYSTEM)
@@ -32,7 +32,7 @@ class Preferences:
 
 
 def preferences_url(*, address: str) -> str:
-    path = reverse("emails:preferences", kwargs={"token": unsubscribe_token(address=address, category="")})
+    path = reverse("emails:preferences", kwargs={"token": preferences_token(address=address)})
     return f"{settings.PUBLIC_BASE_URL.rstrip('/')}{path}"
 
 

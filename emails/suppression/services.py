@@ -10,14 +10,18 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from emails.choices import SUPPRESSION_SCOPE_ALL
+from emails.choices import SUPPRESSION_SCOPE_ALL, SUPPRESSION_SCOPES
 from emails.models import Event, Suppression
+
+SCOPES = frozenset(value for value, _ in SUPPRESSION_SCOPES)
 
 
 def suppression_add(
     *, address: str, scope: str = SUPPRESSION_SCOPE_ALL, reason: str, detail: str = "", event: Event | None = None
 ) -> Suppression:
     """Suppress an address (idempotent: an active suppression of that scope is returned as is)."""
+    if scope not in SCOPES:
+        raise ValueError(f"Not a suppression scope: {scope!r}")
     address = address.strip().lower()
     existing = Suppression.objects.filter(address=address, scope=scope, lifted_at__isnull=True).first()
     if existing is not None:

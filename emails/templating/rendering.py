@@ -12,11 +12,15 @@ from django.template import Context, Engine, TemplateSyntaxError
 from inscriptis import get_text
 
 from emails.exceptions import EmailRenderError
+from emails.templating import bounded
 
 # Templates are data written by staff and services, so they render in an
 # engine that can load nothing from disk ({% include %} and {% extends %} find
-# no template) and knows only Django's built-in tags and filters.
-_ENGINE = Engine(dirs=[], app_dirs=False, loaders=[("django.template.loaders.locmem.Loader", {})])
+# no template) and knows only Django's built-in tags and filters, the padding
+# ones bounded (emails.templating.bounded).
+_ENGINE = Engine(
+    dirs=[], app_dirs=False, loaders=[("django.template.loaders.locmem.Loader", {})], builtins=[bounded.__name__]
+)
 # @media rules cannot be inlined, so they stay in a <style> block.
 _INLINER = css_inline.CSSInliner(keep_style_tags=False, keep_at_rules=True, load_remote_stylesheets=False)
 

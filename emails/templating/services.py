@@ -19,7 +19,7 @@ from django.db import IntegrityError, transaction
 from core.errors import FieldError, FieldErrors
 from core.text import text_problem
 from emails.choices import Category
-from emails.exceptions import EmailRenderError, TemplateNotFound, TemplateProtected
+from emails.exceptions import EmailRenderError, TemplateEditConflict, TemplateNotFound, TemplateProtected
 from emails.models import Template, TemplateVersion
 from emails.templating.rendering import Rendered, email_render, html_sanitise
 from emails.templating.source import SourceError, Variable, source_compile, variables_of
@@ -91,16 +91,34 @@ def template_check(
 
 
 def template_save(
-    *, draft: TemplateDraft, by: User | None, template: Template | None = None, partial: bool = False, note: str = ""
+    *,
+    draft: TemplateDraft,
+    by: User | None,
+    template: Template | None = None,
+    partial: bool = False,
+    note: str = "",
+    expected_version: int | None = None,
 ) -> Template:
-    """Create a template (`template` None) or save a new version of one, by `template_check`'s rules."""
-    slug, values, variables_data = template_check(draft=draft, template=template, partial=partial)
+    """Create a template (`template` None) or save a new version of one, by `template_check`'s rules.
+
+    An update locks the template's row first and checks against it, so two
+    saves at once each build on the other (a PATCH keeps what the other just
+    wrote). With `expected_version` (the version the editor started from),
+    a save over someone else's newer version is a TemplateEditConflict.
+    """
     with transaction.atomic():
+        if template is not None:
+            template = Template.objects.select_for_update().get(pk=template.pk)
+            if expected_version is not None and expected_version != template.version:
+                raise TemplateEditConflict(
+                    f"{template.name!r} was saved as version {template.version} since you opened version "
+                    f"{expected_version}: reload it, then make your change again."
+                )
+        slug, values, variables_data = template_check(draft=draft, template=template, partial=partial)
         if template is None:
             template = Template(slug=slug, version=1)
             note = note or "Created"
         else:
-            template = Template.objects.select_for_update().get(pk=template.pk)
             template.version += 1
             note = note or "Edited"
         for name, value in values.items():

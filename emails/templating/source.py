@@ -16,8 +16,16 @@ from django.template import Engine, TemplateSyntaxError
 from django.template.base import FilterExpression, Node, NodeList, Template, VariableNode
 from django.template.defaulttags import FirstOfNode, ForNode, IfNode, WithNode
 
+from emails.templating import bounded
+
 # The same engine as rendering's, with debug on: a syntax error then knows its line.
-_CHECKING_ENGINE = Engine(dirs=[], app_dirs=False, loaders=[("django.template.loaders.locmem.Loader", {})], debug=True)
+_CHECKING_ENGINE = Engine(
+    dirs=[],
+    app_dirs=False,
+    loaders=[("django.template.loaders.locmem.Loader", {})],
+    builtins=[bounded.__name__],
+    debug=True,
+)
 # Filters that make a missing variable fine.
 _DEFAULTING = frozenset({"default", "default_if_none"})
 # What the renderer puts in every template's context (rendering.PROVIDED).

@@ -372,8 +372,16 @@
     sendButton.disabled = true;
     sendButton.textContent = sendAt && sendAt.value ? "Scheduling\u2026" : "Sending\u2026";
   });
-  // Back from the message page (bfcache): the form is usable again.
-  window.addEventListener("pageshow", function () { form.dataset.submitting = ""; update(); sendLabel && sendLabel(); });
+  // Back from the message page (bfcache): the form is usable again, and what it sends next is a new email.
+  window.addEventListener("pageshow", function (event) {
+    form.dataset.submitting = "";
+    if (event.persisted && window.crypto && crypto.randomUUID) {
+      var key = form.querySelector("[name=idempotencyKey]");
+      if (key) key.value = crypto.randomUUID();
+    }
+    update();
+    sendLabel();
+  });
 
   update();
   checkSuppressed();

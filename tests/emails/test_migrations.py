@@ -11,7 +11,6 @@ from django.db.migrations.executor import MigrationExecutor
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-LATEST = [("emails", "0008_recipient_outcome_times"), ("files", "0002_attachment_moves_to_emails")]
 BEFORE_OUTCOME_TIMES = [("emails", "0007_attachment_from_files")]
 
 
@@ -26,7 +25,12 @@ def migrate() -> Iterator[Any]:
         return executor.loader.project_state(targets).apps
 
     yield to
-    to(LATEST)
+    to(latest())
+
+
+def latest() -> list[tuple[str, str]]:
+    """Every app's newest migration: where the database is left, whatever migrations are added later."""
+    return MigrationExecutor(connection).loader.graph.leaf_nodes()
 
 
 def _message(apps: Any, **fields: Any) -> Any:
@@ -73,7 +77,7 @@ def test_attachments_move_to_the_emails_app_with_every_row_and_back(migrate: Any
         rows.append(attachment)
     before = sorted((r.pk, r.message_id, r.file_id, r.filename, r.position) for r in rows)
 
-    apps = migrate(LATEST)
+    apps = migrate(latest())
 
     moved = apps.get_model("emails", "Attachment")
     assert moved._meta.db_table == "emails_attachment"
@@ -118,7 +122,7 @@ def test_recipients_sent_before_get_their_domain_and_outcome_times_from_their_ev
     event(b, "open", 7)  # the first one counts
     event(c, "bounce", 4, bounceType="Transient")  # not a bounce that ends anything
 
-    apps = migrate(LATEST)
+    apps = migrate(latest())
 
     rows = {r.address: r for r in apps.get_model("emails", "Recipient").objects.all()}
     assert {r.domain for r in rows.values()} == {"one.example", "two.example", "three.example"}  # after the last @
@@ -132,3 +136,32 @@ def test_recipients_sent_before_get_their_domain_and_outcome_times_from_their_ev
     # Delivered: a (reported) and b (it opened); opened: both; clicked b; a complaint; no permanent bounce.
     assert (migrated.delivered_count, migrated.opened_count, migrated.clicked_count) == (2, 2, 1)
     assert (migrated.complaint_count, migrated.bounced_count) == (1, 0)
+
+
+def test_templates_get_their_first_version_their_variables_and_the_products_name(migrate: Any) -> None:
+    apps = migrate([("emails", "0009_templates_versions_scheduling")])
+    Template = apps.get_model("emails", "Template")
+    Template.objects.create(
+        slug="old-system", name="Old", category="auth", is_system=True, variables=["name"],
+        subject="Welcome to {{ productName|default:'Digi Era Pro CRM' }}",
+        html="<p>Hello {{ name }}, the {{ teamName|default:'Digi Era Pro' }} team</p>", text="",
+    )  # fmt: skip
+    Template.objects.create(slug="own", name="Own", category="notification", variables=["x"],
+                            subject="{{ x }}", text="Digi Era Pro {% if y %}{{ y }}{% endif %}")  # fmt: skip
+
+    apps = migrate(latest())
+
+    Template = apps.get_model("emails", "Template")
+    seeded = Template.objects.get(slug="old-system")
+    assert seeded.subject == "Welcome to {{ productName|default:product_name }}"
+    assert "Digi Era Pro" not in seeded.html
+    assert seeded.variables == [
+        {"name": "productName", "required": False}, {"name": "name", "required": True},
+        {"name": "teamName", "required": False},
+    ]  # fmt: skip
+    own = Template.objects.get(slug="own")
+    assert own.text == "Digi Era Pro {% if y %}{{ y }}{% endif %}"  # only system templates are rebranded
+    assert own.variables == [{"name": "x", "required": True}, {"name": "y", "required": False}]
+    versions = apps.get_model("emails", "TemplateVersion").objects.filter(template__slug__in=["old-system", "own"])
+    assert sorted((v.template.slug, v.number, v.note) for v in versions) == [("old-system", 1, "Created"),
+                                                                            ("own", 1, "Created")]  # fmt: skip

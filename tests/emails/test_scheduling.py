@@ -59,13 +59,6 @@ def test_a_scheduled_send_waits_for_its_time_and_is_sent_once_after_the_sweep(
     assert Message.objects.get().status == MessageStatus.SENT
 
 
-def test_two_sweepers_release_a_due_message_once(post_email: Any, ses: Any) -> None:
-    post_email(payload(sendAt=later(hours=1)))
-    Message.objects.update(send_after=timezone.now() - timedelta(seconds=1))
-    assert scheduled_release() == 1
-    assert scheduled_release() == 0  # what the second finds: nothing still scheduled
-
-
 @pytest.mark.parametrize(
     ("send_at", "words"),
     [
