@@ -32,6 +32,7 @@ class MessageStatus(models.TextChoices):
     SUPPRESSED = "suppressed", "Suppressed"
     CANCELLED = "cancelled", "Cancelled"
     HELD = "held", "Held"
+    PAUSED = "paused", "Paused"
 
 
 class RecipientKind(models.TextChoices):
@@ -79,3 +80,14 @@ class SuppressionReason(models.TextChoices):
 # A suppression of this scope applies to every category.
 SUPPRESSION_SCOPE_ALL = "all"
 SUPPRESSION_SCOPES = [(SUPPRESSION_SCOPE_ALL, "All mail"), *Category.choices]
+
+
+class BulkStatus(models.TextChoices):
+    """A bulk's state: derived from its messages' (selectors.bulks), but `paused` and `cancelled` are asked for."""
+
+    SCHEDULED = "scheduled", "Scheduled"
+    QUEUED = "queued", "Queued"
+    SENDING = "sending", "Sending"
+    PAUSED = "paused", "Paused"
+    DONE = "done", "Done"
+    CANCELLED = "cancelled", "Cancelled"

@@ -89,3 +89,11 @@ class TemplateProtected(Conflict):
 
 class MessageStateConflict(Conflict):
     """The message is not in a state that allows this (a cancel of a sent message, a reschedule of a queued one)."""
+
+
+class BulkNotFound(NotFound):
+    """No such bulk among those the caller may see."""
+
+
+class BulkStateConflict(Conflict):
+    """The bulk is not in a state that allows this (resume a cancelled one, pause a finished one)."""

@@ -12,6 +12,7 @@ from django.db.models.functions import Coalesce
 
 from emails.choices import (
     SUPPRESSION_SCOPES,
+    BulkStatus,
     Category,
     EventType,
     MessageStatus,
@@ -77,6 +78,34 @@ class TemplateVersion(models.Model):
         return f"{self.template_id} v{self.number}"
 
 
+class Bulk(models.Model):
+    """One request to mail many people: one message per recipient, each personalised, followed together."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="email_bulks")
+    name = models.CharField(max_length=200)
+    template = models.ForeignKey(Template, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    template_version = models.PositiveIntegerField(null=True, blank=True)
+    category = models.CharField(max_length=20, choices=Category.choices)
+    priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.LOW)
+    send_at = models.DateTimeField(null=True, blank=True)
+    # Asked for: paused or cancelled (None: it runs). The rest of its state is its messages'.
+    stopped = models.CharField(max_length=12, choices=BulkStatus.choices, blank=True)
+    total = models.PositiveIntegerField(default=0, help_text="Rows given, accepted or skipped.")
+    accepted = models.PositiveIntegerField(default=0)
+    skipped = models.JSONField(default=list, blank=True, help_text='[{"index", "to", "reason"}, ...]')
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["owner", "-created_at"], name="bulk_owner_created")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Message(models.Model):
     """One send request. Its status is derived from its recipients and its lifecycle."""
 
@@ -99,6 +128,11 @@ class Message(models.Model):
     # The template's version the bodies were rendered from; later edits never touch them.
     template_version = models.PositiveIntegerField(null=True, blank=True)
     template_data = models.JSONField(default=dict, blank=True)
+    # The bulk this message is one recipient's of.
+    bulk = models.ForeignKey(Bulk, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages",
+                             db_index=False)  # fmt: skip
+    # Its row in the bulk's request (0-based): the report's order, with the skipped rows in between.
+    bulk_index = models.PositiveIntegerField(null=True, blank=True)
     # A resend's original (Resend, or Retry failed recipients on the message page).
     resent_from = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="resends", db_index=False
@@ -152,6 +186,14 @@ class Message(models.Model):
             # in any other state costs these indexes nothing.
             models.Index(fields=["created_at"], condition=models.Q(status="queued"), name="msg_queued_created"),
             models.Index(fields=["lease_until"], condition=models.Q(status="sending"), name="msg_sending_lease"),
+            # A bulk's messages by status (its counts, pause, cancel); most messages are in none.
+            models.Index(fields=["bulk", "status"], condition=models.Q(bulk__isnull=False), name="msg_bulk_status"),
+            # Urgent and high mail is claimed before the rest, however much is queued.
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(status="queued", priority__in=["urgent", "high"]),
+                name="msg_queued_urgent_created",
+            ),
             # The sweep releases scheduled messages once due.
             models.Index(fields=["send_after"], condition=models.Q(status="scheduled"), name="msg_scheduled_due"),
             models.Index(fields=["resent_from"], condition=models.Q(resent_from__isnull=False), name="msg_resent_from"),

@@ -44,7 +44,14 @@ def statuses_below(status: str) -> list[str]:
 
 # Lifecycle states the worker owns; recipients' outcomes do not move these.
 LIFECYCLE = frozenset(
-    {MessageStatus.SCHEDULED, MessageStatus.QUEUED, MessageStatus.SENDING, MessageStatus.CANCELLED, MessageStatus.HELD}
+    {
+        MessageStatus.SCHEDULED,
+        MessageStatus.QUEUED,
+        MessageStatus.SENDING,
+        MessageStatus.CANCELLED,
+        MessageStatus.HELD,
+        MessageStatus.PAUSED,
+    }
 )
 REACHED = frozenset({RecipientStatus.DELIVERED, RecipientStatus.OPENED, RecipientStatus.CLICKED})
 # Everything SES accepted, whatever happened to it afterwards.

@@ -37,6 +37,7 @@ class EmailQuerySerializer(serializers.Serializer[Any]):
     clientId = serializers.CharField(required=False, allow_blank=True, max_length=100)
     userId = serializers.IntegerField(required=False, min_value=1, max_value=MAX_DB_INTEGER)
     templateId = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    bulkId = serializers.UUIDField(required=False, help_text="Only this bulk's messages.")
     startDate = serializers.DateField(required=False, validators=[date_in_range])
     endDate = serializers.DateField(required=False, validators=[date_in_range])
     sortBy = serializers.ChoiceField(choices=SORT_BY_CHOICES, default="createdAt")
@@ -63,6 +64,7 @@ class EmailQuerySerializer(serializers.Serializer[Any]):
             client_id=data.get("clientId") or "",
             owner_id=data.get("userId"),
             template=data.get("templateId"),
+            bulk_id=data.get("bulkId"),
             start_date=data.get("startDate"),
             end_date=data.get("endDate"),
             search=data.get("search") or "",
@@ -126,6 +128,7 @@ class AnalyticsQuerySerializer(serializers.Serializer[Any]):
     priority = serializers.ChoiceField(choices=Priority.choices, required=False, allow_blank=True)
     clientId = serializers.CharField(required=False, allow_blank=True, max_length=100)
     templateId = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    bulkId = serializers.UUIDField(required=False, help_text="Only this bulk's messages.")
     userId = serializers.IntegerField(required=False, min_value=1, max_value=MAX_DB_INTEGER)
 
     def validate_tz(self, value: str) -> ZoneInfo:
@@ -172,6 +175,7 @@ class AnalyticsQuerySerializer(serializers.Serializer[Any]):
             priority=data.get("priority") or "",
             client_id=data.get("clientId") or "",
             template=data.get("templateId"),
+            bulk_id=data.get("bulkId"),
             owner_id=data.get("userId"),
         )
 

@@ -29,3 +29,8 @@ def email_send_schedule(*, message_id: uuid.UUID, priority: str, countdown: floa
 def notifications_apply_schedule() -> None:
     """Have a worker apply the stored SNS notifications not applied yet."""
     task_schedule(NOTIFICATIONS_TASK)
+
+
+def email_drain_schedule() -> None:
+    """Have a worker drain what is queued (a bulk's messages), after the current transaction commits."""
+    task_schedule(DRAIN_TASK, priority=CELERY_PRIORITY[Priority.LOW])

@@ -4,23 +4,40 @@ Its interface: EmailDraft (and its attachment refs) in, `email_queue` to
 accept one; cancel, reschedule and resend an accepted one; a template's test send.
 """
 
+from emails.accepting.bulk import MAX_BULK_RECIPIENTS, bulk_accept
+from emails.accepting.bulk_changes import bulk_cancel, bulk_pause, bulk_resume, bulk_retry_failed
 from emails.accepting.changes import CANCELLABLE, UNSENT, Which, email_cancel, email_reschedule, email_resend, retryable
-from emails.accepting.draft import EmailDraft, InlineAttachment, StoredAttachment, draft_plain_fields
+from emails.accepting.draft import (
+    BulkDraft,
+    BulkRow,
+    EmailDraft,
+    InlineAttachment,
+    StoredAttachment,
+    draft_plain_fields,
+)
 from emails.accepting.profile import SettingsDraft, sender_settings_get, sender_settings_save, signature_append
 from emails.accepting.services import QueueResult, email_queue, template_test_send
 from emails.accepting.validation import MAX_PER_FIELD, MAX_RECIPIENTS
 
 __all__ = [
     "CANCELLABLE",
+    "MAX_BULK_RECIPIENTS",
     "MAX_PER_FIELD",
     "MAX_RECIPIENTS",
     "UNSENT",
+    "BulkDraft",
+    "BulkRow",
     "EmailDraft",
     "InlineAttachment",
     "QueueResult",
     "SettingsDraft",
     "StoredAttachment",
     "Which",
+    "bulk_accept",
+    "bulk_cancel",
+    "bulk_pause",
+    "bulk_resume",
+    "bulk_retry_failed",
     "draft_plain_fields",
     "email_cancel",
     "email_queue",

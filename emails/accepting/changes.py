@@ -25,7 +25,13 @@ from emails.models import Attachment, Event, Message, Recipient
 
 CANCELLABLE = (MessageStatus.SCHEDULED, MessageStatus.QUEUED)
 # Not sent yet: a resend now would reach its recipients twice.
-UNSENT = (MessageStatus.SCHEDULED, MessageStatus.QUEUED, MessageStatus.SENDING, MessageStatus.HELD)
+UNSENT = (
+    MessageStatus.SCHEDULED,
+    MessageStatus.QUEUED,
+    MessageStatus.SENDING,
+    MessageStatus.HELD,
+    MessageStatus.PAUSED,
+)
 # Recipients "Retry failed recipients" sends to again: SES or we refused them, or their bounce was transient.
 RETRYABLE = (RecipientStatus.FAILED, RecipientStatus.REJECTED)
 # A transient bounce is retried unless the recipient got the mail after all, or bounced for good.

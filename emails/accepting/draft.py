@@ -10,7 +10,7 @@ together with everything the rules find.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,3 +82,35 @@ PLAIN_FIELDS = {
 def draft_plain_fields(values: Mapping[str, Any]) -> dict[str, Any]:
     """The draft's plain fields from a send's, by the seeds' names; one left out keeps the draft's default."""
     return {name: values[given] for given, name in PLAIN_FIELDS.items() if given in values}
+
+
+@dataclass(frozen=True)
+class BulkRow:
+    """One person of a bulk, as given (a request's item or a CSV line)."""
+
+    to: str
+    name: str = ""
+    template_data: dict[str, Any] = field(default_factory=dict)
+    client_id: str = ""
+    tags: dict[str, Any] = field(default_factory=dict)
+    problem: str = ""  # what its reader could not read (a templateData that is not an object)
+
+
+@dataclass(frozen=True)
+class BulkDraft:
+    """A bulk as its caller asked for it. `rows` is re-iterable (a list, or a CSV file read again)."""
+
+    name: str = ""
+    template: str = ""
+    subject: str = ""
+    html: str = ""
+    text: str = ""
+    category: str = ""
+    priority: str = ""
+    reply_to: str = ""
+    from_email: str = ""
+    send_at: str = ""
+    tags: dict[str, Any] = field(default_factory=dict)
+    rows: Iterable[BulkRow] | None = None
+    recipients_file_id: uuid.UUID | None = None  # instead of rows: one of the owner's stored CSV files
+    problems: Sequence[FieldError] = ()

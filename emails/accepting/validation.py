@@ -148,6 +148,58 @@ def email_request_check(*, owner: User, draft: EmailDraft, files_of: User | None
     )  # fmt: skip
 
 
+@dataclass(frozen=True)
+class SharedFields:
+    """The fields a bulk shares across its messages, checked by the same rules as one send's."""
+
+    template: Template | None
+    category: str
+    priority: str
+    reply_to: str
+    from_email: str
+    send_at: datetime | None
+    tags: dict[str, str]
+
+
+def shared_fields_check(
+    errors: FieldErrors,
+    *,
+    template: str,
+    category: str,
+    priority: str,
+    reply_to: str,
+    from_email: str,
+    send_at: str,
+    tags: dict[str, Any],
+) -> SharedFields:
+    """A bulk's common fields, each problem added to `errors` at its path (the caller raises)."""
+    return SharedFields(
+        template=_template(errors, template),
+        category=_choice(errors, "category", category, Category.values, required=True),
+        priority=_choice(errors, "priority", priority or Priority.NORMAL, Priority.values) or Priority.NORMAL,
+        reply_to=_reply_to(errors, reply_to).lower(),
+        from_email=_from(errors, from_email),
+        send_at=_send_at(errors, send_at),
+        tags=_tags(errors, tags),
+    )
+
+
+def row_problems(*, client_id: str, tags: dict[str, Any], template_data: dict[str, Any]) -> list[str]:
+    """What is wrong with one bulk row's own fields (its client id, tags and data), in words; [] if nothing."""
+    errors = FieldErrors()
+    _single_line(errors, "clientId", client_id.strip(), MAX_CLIENT_ID)
+    _tags(errors, tags)
+    _data(errors, "templateData", template_data)
+    return [f"{'.'.join(map(str, e.path))}: {e.message}" for e in errors]
+
+
+def body_check(errors: FieldErrors, name: str, value: str, *, single_line: bool = False) -> str:
+    """A subject or body given inline (a bulk's), by one send's rules."""
+    if single_line:
+        return _single_line(errors, name, value.strip(), MAX_SUBJECT)
+    return _body(errors, name, value)
+
+
 def idempotency_key_check(key: str) -> None:
     errors = FieldErrors()
     if len(key) > MAX_IDEMPOTENCY_KEY:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.urls import re_path
 
 from core.rest.routers import OptionalSlashRouter
-from emails.api import analytics, identities, messages, suppressions, templates, webhook
+from emails.api import analytics, bulks, identities, messages, suppressions, templates, webhook
 
 router = OptionalSlashRouter()
 router.register("email/analytics", analytics.AnalyticsViewSet, basename="analytics")
@@ -15,6 +15,7 @@ router.register("email/suppressions", suppressions.SuppressionViewSet, basename=
 router.register("email/reputation/holds", suppressions.ReputationHoldViewSet, basename="reputation-hold")
 router.register("email/reputation", suppressions.ReputationViewSet, basename="reputation")
 router.register("email/identities", identities.IdentityViewSet, basename="identity")
+router.register("email/bulk", bulks.BulkViewSet, basename="bulk")
 router.register("email/templates", templates.TemplateViewSet, basename="template")
 router.register("email", messages.MessageViewSet, basename="email")
 

@@ -18,9 +18,9 @@ from django.views import View
 from core.errors import Unavailable
 from core.http import query_without_blanks
 from core.rest.errors import drf_field_errors
+from core.spreadsheet import Echo, csv_cell
 from emails.choices import Category
 from emails.pages.forms import AnalyticsFilterForm
-from emails.pages.log import Echo, csv_cell
 from emails.queries import AnalyticsQuerySerializer
 from emails.selectors import (
     THRESHOLDS,

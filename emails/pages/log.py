@@ -21,6 +21,7 @@ from django.views import View
 
 from core.http import query_without_blanks
 from core.rest.errors import drf_field_errors
+from core.spreadsheet import Echo, csv_cell
 from core.text import uuid_parse
 from emails.choices import Category, MessageStatus
 from emails.models import Message, Recipient
@@ -165,22 +166,6 @@ CSV_COLUMNS = [
     "cost",
     "client id",
 ]
-# A spreadsheet runs a cell starting with one of these as a formula.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_cell(value: Any) -> Any:
-    """A cell that a spreadsheet shows as text, never runs as a formula."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
-
-class Echo:
-    """A file-like object whose write returns the line, for csv.writer in a stream."""
-
-    def write(self, value: str) -> str:
-        return value
 
 
 def _csv_rows(found: Any) -> Iterator[str]:

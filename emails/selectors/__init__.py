@@ -8,6 +8,15 @@ from emails.selectors.account import (
     ses_account,
 )
 from emails.selectors.analytics import AnalyticsFilters, analytics_messages, email_analytics
+from emails.selectors.bulks import (
+    REPORT_COLUMNS,
+    BulkSummary,
+    bulk_get,
+    bulk_get_changeable,
+    bulk_report_rows,
+    bulk_summary,
+    bulks_visible_to,
+)
 from emails.selectors.contacts import Contact, contact_get
 from emails.selectors.log import (
     CHANGE_ALL_PERMISSION,
@@ -37,15 +46,22 @@ from emails.selectors.templates import template_by_id, templates_all
 __all__ = [
     "ACCOUNT_PERMISSION",
     "CHANGE_ALL_PERMISSION",
+    "REPORT_COLUMNS",
     "SORT_FIELDS",
     "THRESHOLDS",
     "VIEW_ALL_PERMISSION",
     "AnalyticsFilters",
+    "BulkSummary",
     "Contact",
     "EmailFilters",
     "RateWait",
     "account_visible_to",
     "analytics_messages",
+    "bulk_get",
+    "bulk_get_changeable",
+    "bulk_report_rows",
+    "bulk_summary",
+    "bulks_visible_to",
     "contact_get",
     "email_analytics",
     "email_changeable_by",

@@ -12,6 +12,7 @@ day's mail.
 from __future__ import annotations
 
 import math
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -50,6 +51,7 @@ class AnalyticsFilters:
     priority: str = ""
     client_id: str = ""
     template: Template | None = None
+    bulk_id: uuid.UUID | None = None
     owner_id: int | None = None
 
 
@@ -70,6 +72,8 @@ def analytics_messages(*, user: User | AnonymousUser, filters: AnalyticsFilters)
             messages = messages.filter(**{name: value})
     if filters.template is not None:
         messages = messages.filter(template=filters.template)
+    if filters.bulk_id is not None:
+        messages = messages.filter(bulk_id=filters.bulk_id)
     if filters.owner_id is not None:
         messages = messages.filter(owner_id=filters.owner_id)
     return messages.order_by()

@@ -12,7 +12,13 @@ from emails.models import Attachment
 from files.usage import FileUsage
 
 # A message in these states will still read its attachments from storage.
-WAITING = (MessageStatus.SCHEDULED, MessageStatus.QUEUED, MessageStatus.SENDING, MessageStatus.HELD)
+WAITING = (
+    MessageStatus.SCHEDULED,
+    MessageStatus.QUEUED,
+    MessageStatus.SENDING,
+    MessageStatus.HELD,
+    MessageStatus.PAUSED,
+)
 
 
 def file_attachment_usage(file_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, FileUsage]:

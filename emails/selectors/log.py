@@ -43,6 +43,7 @@ class EmailFilters:
     client_id: str = ""
     owner_id: int | None = None
     template: Template | None = None
+    bulk_id: uuid.UUID | None = None
     start_date: date | None = None
     end_date: date | None = None
     search: str = ""
@@ -74,6 +75,8 @@ def email_list(*, user: User | AnonymousUser, filters: EmailFilters) -> QuerySet
         qs = qs.filter(priority=filters.priority)
     if filters.client_id:
         qs = qs.filter(client_id=filters.client_id)
+    if filters.bulk_id is not None:
+        qs = qs.filter(bulk_id=filters.bulk_id)
     if filters.owner_id is not None:
         qs = qs.filter(owner_id=filters.owner_id)
     if filters.template is not None:

@@ -6,7 +6,7 @@ Its interface: `email_render` (what a send's subject and bodies become),
 variables a send must give). It knows no other wing.
 """
 
-from emails.templating.rendering import Rendered, email_render, html_sanitise, html_to_text
+from emails.templating.rendering import Compiled, Rendered, email_render, html_sanitise, html_to_text
 from emails.templating.services import (
     TemplateDraft,
     source_preview,
@@ -23,6 +23,7 @@ from emails.templating.services import (
 from emails.templating.source import Variable
 
 __all__ = [
+    "Compiled",
     "Rendered",
     "TemplateDraft",
     "Variable",

@@ -125,3 +125,38 @@ def html_sanitise(html: str) -> str:
         url_schemes={"http", "https", "mailto", "cid"},
         link_rel="noopener noreferrer nofollow",
     )
+
+
+class Compiled:
+    """One template compiled once, to render for many recipients (a bulk send): the same output as `email_render`.
+
+    The work every message would repeat is done here once: parsing the three
+    sources and, with no text source, deriving the text *template* from the
+    HTML source (its variables are kept, so each message's text is rendered,
+    not derived again). The CSS is inlined per message only when the HTML has
+    a <style> block to inline; otherwise there is nothing to inline.
+    """
+
+    def __init__(self, *, subject: str, html: str, text: str) -> None:
+        if html and not text:
+            text = html_to_text(html)
+        self._inline = "<style" in html.lower()
+        try:
+            self._subject = _ENGINE.from_string(subject)
+            self._html = _ENGINE.from_string(html) if html else None
+            self._text = _ENGINE.from_string(text) if text else None
+        except TemplateSyntaxError as exc:
+            raise EmailRenderError(str(exc)) from exc
+        self._provided = provided()
+
+    def render(self, data: dict[str, Any]) -> Rendered:
+        values = {**self._provided, **data}
+        subject = " ".join(str(self._subject.render(Context(values, autoescape=False))).split())
+        html = str(self._html.render(Context(values, autoescape=True))) if self._html is not None else ""
+        text = str(self._text.render(Context(values, autoescape=False))).strip() if self._text is not None else ""
+        if html and self._inline:
+            try:
+                html = _INLINER.inline(html)
+            except ValueError as exc:
+                raise EmailRenderError(f"Could not inline the HTML's CSS: {exc}") from exc
+        return Rendered(subject=subject, html=html, text=text)

@@ -1,0 +1,222 @@
+"""Accepting a bulk: one request to many people becomes one stored, queued message per person, personalised.
+
+The request as a whole is checked first, by the same rules as one send
+(category, priority, reply-to, from, sendAt, tags, the template or the
+inline content); a request bad as a whole stores nothing. Then each row:
+a bad address, a missing required variable, a duplicate or bad data skips
+that row, reported by its index, and never the others. The template is
+compiled once for the whole bulk (`Compiled`), and rows are rendered and
+written in chunks, one transaction per chunk, so memory stays flat however
+many rows come (a CSV file is read as a stream).
+
+Suppressed addresses are accepted: the worker ends them `suppressed`, as for
+any send, so the report shows them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db import transaction
+
+from core.errors import FieldErrors
+from core.text import text_problem
+from emails.accepting.addresses import address_parse
+from emails.accepting.bulk_csv import csv_rows
+from emails.accepting.draft import BulkDraft, BulkRow
+from emails.accepting.validation import body_check, row_problems, shared_fields_check
+from emails.choices import MessageStatus, RecipientKind
+from emails.exceptions import EmailRenderError
+from emails.models import Bulk, Message, Recipient
+from emails.scheduling import email_drain_schedule
+from emails.templating import Compiled, template_missing
+
+MAX_BULK_RECIPIENTS = 100_000
+MAX_NAME = 200
+CHUNK = 1_000
+
+
+@dataclass(frozen=True)
+class Skipped:
+    index: int
+    to: str
+    reason: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"index": self.index, "to": self.to, "reason": self.reason}
+
+
+def bulk_accept(*, owner: User, draft: BulkDraft) -> Bulk:
+    """Check the bulk, then store one queued (or scheduled) message per good row; ValidationFailed if bad as a whole."""
+    errors = FieldErrors(draft.problems)
+    name = draft.name.strip()
+    if not name:
+        errors.add(("name",), "This field is required.", "required")
+    elif len(name) > MAX_NAME:
+        errors.add(("name",), f"Ensure this field has no more than {MAX_NAME} characters.")
+    shared = shared_fields_check(
+        errors, template=draft.template, category=draft.category, priority=draft.priority, reply_to=draft.reply_to,
+        from_email=draft.from_email, send_at=draft.send_at, tags=draft.tags,
+    )  # fmt: skip
+    compiled = _compiled(errors, draft, shared.template)
+    rows = _rows(errors, owner, draft)
+    count = _row_count(errors, rows)
+    errors.raise_any()
+    assert compiled is not None and rows is not None  # no error, so both are there
+
+    template = shared.template
+    bulk = Bulk.objects.create(
+        owner=owner, name=name, template=template, template_version=template.version if template else None,
+        category=shared.category, priority=shared.priority, send_at=shared.send_at, total=count,
+    )  # fmt: skip
+    status = MessageStatus.SCHEDULED if shared.send_at else MessageStatus.QUEUED
+    seen: set[str] = set()
+    skipped: list[Skipped] = []
+    accepted = 0
+    for chunk in _chunks(enumerate(rows), CHUNK):
+        messages: list[Message] = []
+        recipients: list[Recipient] = []
+        for index, row in chunk:
+            problem, built = _row(index, row, seen, compiled, template, shared_tags=shared.tags)
+            if problem is not None:
+                skipped.append(problem)
+                continue
+            assert built is not None
+            message, recipient = built
+            message.bulk = bulk
+            message.bulk_index = index
+            message.owner = owner
+            message.from_email = shared.from_email
+            message.reply_to = shared.reply_to
+            message.category = shared.category
+            message.priority = shared.priority
+            message.status = status
+            message.send_after = shared.send_at
+            message.template = template
+            message.template_version = bulk.template_version
+            messages.append(message)
+            recipients.append(recipient)
+        with transaction.atomic():
+            Message.objects.bulk_create(messages, batch_size=CHUNK)
+            Recipient.objects.bulk_create(recipients, batch_size=CHUNK)
+            if messages and status == MessageStatus.QUEUED:
+                # Workers drain what is queued, urgent and high mail first (delivery.claim).
+                email_drain_schedule()
+        accepted += len(messages)
+    Bulk.objects.filter(pk=bulk.pk).update(accepted=accepted, skipped=[s.as_dict() for s in skipped])
+    bulk.refresh_from_db()
+    return bulk
+
+
+def _compiled(errors: FieldErrors, draft: BulkDraft, template: Any) -> Compiled | None:
+    """The bulk's template, or its inline subject and bodies, compiled once; the problems at their fields."""
+    if draft.template:
+        if template is None:
+            return None  # the template's own error is already there
+        subject = body_check(errors, "subject", draft.subject, single_line=True) or template.subject
+        sources = (subject, template.html, template.text)
+    else:
+        subject = body_check(errors, "subject", draft.subject, single_line=True)
+        html = body_check(errors, "htmlContent", draft.html)
+        text = body_check(errors, "textContent", draft.text)
+        if not subject and not errors.has("subject"):
+            errors.add(("subject",), "Give a subject, or a templateId.", "required")
+        if not html and not text and not errors.has("htmlContent") and not errors.has("textContent"):
+            errors.add(("content",), "Either htmlContent or textContent (or a templateId) must be provided.",
+                       "content_missing")  # fmt: skip
+        sources = (subject, html, text)
+    if any(errors.has(name) for name in ("subject", "htmlContent", "textContent", "content", "templateId")):
+        return None
+    try:
+        return Compiled(subject=sources[0], html=sources[1], text=sources[2])
+    except EmailRenderError as exc:
+        errors.add(("content",), f"The template could not be compiled: {exc}", "render_failed")
+        return None
+
+
+def _rows(errors: FieldErrors, owner: User, draft: BulkDraft) -> Iterable[BulkRow] | None:
+    if draft.recipients_file_id is not None:
+        if draft.rows is not None:
+            errors.add(("recipientsFileId",), "Give recipients or a recipientsFileId, not both.", "recipients_both")
+            return None
+        return csv_rows(errors, owner=owner, file_id=draft.recipients_file_id)
+    return draft.rows
+
+
+def _row_count(errors: FieldErrors, rows: Iterable[BulkRow] | None) -> int:
+    """How many rows there are (a CSV file is read through once for it); at least one, at most 100,000."""
+    if errors.has("recipients") or errors.has("recipientsFileId"):
+        return 0
+    if rows is None:
+        errors.add(("recipients",), "Give the recipients, or a recipientsFileId.", "required")
+        return 0
+    count = 0
+    for _ in rows:
+        count += 1
+        if count > MAX_BULK_RECIPIENTS:
+            errors.add(("recipients",), f"At most {MAX_BULK_RECIPIENTS:,} recipients in one bulk.",
+                       "recipients_too_many")  # fmt: skip
+            return count
+    if not count:
+        errors.add(("recipients",), "Give at least one recipient.", "required")
+    return count
+
+
+def _row(
+    index: int, row: BulkRow, seen: set[str], compiled: Compiled, template: Any, *, shared_tags: dict[str, str]
+) -> tuple[Skipped | None, tuple[Message, Recipient] | None]:
+    """One row as its message and recipient, or why it is skipped."""
+    shown = row.to.strip()[:320] if isinstance(row.to, str) else ""
+    if row.problem:
+        return Skipped(index, shown, row.problem), None
+    try:
+        address = address_parse(row.to)
+    except ValueError as exc:
+        return Skipped(index, shown, str(exc)), None
+    name = row.name.strip() or address.name
+    if text_problem(name, single_line=True) or len(name) > MAX_NAME:
+        return Skipped(index, shown, "The name must be one line of at most 200 characters."), None
+    if address.address in seen:
+        return Skipped(index, shown, "A duplicate: this address is in the bulk already."), None
+    problems = row_problems(client_id=row.client_id, tags=row.tags, template_data=row.template_data)
+    if template is not None:
+        problems += [f"The template needs {name!r}." for name in template_missing(template=template,
+                                                                                  data=row.template_data)]  # fmt: skip
+    if problems:
+        return Skipped(index, shown, " ".join(problems)), None
+    try:
+        rendered = compiled.render(row.template_data)
+    except EmailRenderError as exc:
+        return Skipped(index, shown, f"Could not be rendered: {exc}"), None
+    seen.add(address.address)
+    message = Message(
+        id=uuid.uuid4(),
+        subject=rendered.subject[:200],
+        html_body=rendered.html,
+        text_body=rendered.text,
+        template_data=row.template_data,
+        client_id=row.client_id.strip(),
+        tags={**shared_tags, **{str(k): str(v) for k, v in row.tags.items()}},
+        recipient_count=1,
+        size=len(rendered.subject.encode()) + len(rendered.html.encode()) + len(rendered.text.encode()),
+    )
+    recipient = Recipient(
+        message=message, kind=RecipientKind.TO, address=address.address, domain=address.address.rpartition("@")[2],
+        display_name=name, position=0,
+    )  # fmt: skip
+    return None, (message, recipient)
+
+
+def _chunks(items: Iterable[tuple[int, BulkRow]], size: int) -> Iterator[list[tuple[int, BulkRow]]]:
+    chunk: list[tuple[int, BulkRow]] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

@@ -1,0 +1,244 @@
+"""Bulk sends: one message per person, personalised; skipped rows; progress; pause, resume, cancel, retry; report."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from emails.choices import MessageStatus, RecipientStatus
+from emails.delivery import email_claim_batch, email_drain
+from emails.delivery.retry import scheduled_release
+from emails.models import Bulk, Message, Recipient
+from emails.suppression import suppression_add
+
+pytestmark = pytest.mark.django_db
+
+HTML = "<p>Dear {{ name }},</p><p>Invoice {{ number }} is due on {{ due }}.</p>"
+
+
+def people(count: int, **extra: Any) -> list[dict[str, Any]]:
+    return [{"to": f"p{i}@example.com", "templateData": {"name": f"Person {i}", "number": str(i), "due": "1 Jan"},
+             **extra} for i in range(count)]  # fmt: skip
+
+
+def body(**overrides: Any) -> dict[str, Any]:
+    return {"name": "January invoices", "subject": "Invoice {{ number }} for {{ name }}", "htmlContent": HTML,
+            "category": "notification", "recipients": people(3), **overrides}  # fmt: skip
+
+
+@pytest.fixture
+def post_bulk(api: APIClient, django_capture_on_commit_callbacks: Any) -> Any:
+    def post(payload: dict[str, Any], client: APIClient | None = None, run: bool = True) -> Any:
+        with django_capture_on_commit_callbacks(execute=run):
+            return (client or api).post("/api/email/bulk", payload, format="json")
+
+    return post
+
+
+def details(response: Any) -> dict[tuple[Any, ...], str]:
+    return {tuple(d["path"]): d["message"] for d in response.json()["details"]}
+
+
+def test_each_person_gets_their_own_message_with_their_own_name_escaped(post_bulk: Any, ses: Any) -> None:
+    rows = people(2)
+    rows[1]["templateData"]["name"] = "<b>Bo</b>"
+    response = post_bulk(body(recipients=rows))
+    assert response.status_code == 202, response.json()
+    data = response.json()["data"]
+    assert (data["total"], data["accepted"], data["skipped"]) == (2, 2, [])
+    first, second = Message.objects.filter(bulk_id=data["bulkId"]).order_by("bulk_index")
+    assert first.subject == "Invoice 0 for Person 0" and "Dear Person 0," in first.html_body
+    assert second.subject == "Invoice 1 for <b>Bo</b>"  # a subject is text
+    assert "Dear &lt;b&gt;Bo&lt;/b&gt;," in second.html_body and "<b>Bo</b>" not in second.html_body
+    assert "Dear <b>Bo</b>," in second.text_body  # derived from the HTML template, rendered as text
+    assert [r.address for r in second.recipients.all()] == ["p1@example.com"]
+    assert len(ses.sent_messages) == 2  # delivered by the usual drain
+
+
+def test_bad_rows_are_skipped_by_index_and_never_fail_the_rest(post_bulk: Any, ses: Any) -> None:
+    suppression_add(address="gone@example.com", reason="bounce")
+    rows = [
+        {"to": "ok@example.com", "templateData": {"name": "A", "number": "1", "due": "x"}},
+        {"to": "not an address", "templateData": {}},
+        {"to": "OK@example.com", "templateData": {"name": "dup", "number": "2", "due": "x"}},
+        "not an object",
+        {"to": "data@example.com", "templateData": "not an object"},
+        {"to": "gone@example.com", "templateData": {"name": "G", "number": "3", "due": "x"}},
+    ]
+    response = post_bulk(body(recipients=rows))
+    data = response.json()["data"]
+    assert (data["total"], data["accepted"]) == (6, 2)
+    reasons = {s["index"]: s["reason"] for s in data["skipped"]}
+    assert set(reasons) == {1, 2, 3, 4}
+    assert "valid email address" in reasons[1] and "duplicate" in reasons[2]
+    assert "object" in reasons[3] and "templateData must be an object" in reasons[4]
+    gone = Recipient.objects.get(address="gone@example.com")
+    assert gone.status == RecipientStatus.SUPPRESSED  # accepted, and ended suppressed by the worker
+
+
+def test_a_stored_template_names_its_missing_variables_per_row(post_bulk: Any, ses: Any) -> None:
+    rows = [{"to": "a@example.com", "templateData": {"name": "A", "resetUrl": "https://x.example/r"}},
+            {"to": "b@example.com", "templateData": {"name": "B"}}]  # fmt: skip
+    response = post_bulk({"name": "Resets", "templateId": "password-reset", "category": "auth", "recipients": rows})
+    data = response.json()["data"]
+    assert data["accepted"] == 1
+    assert data["skipped"] == [{"index": 1, "to": "b@example.com", "reason": "The template needs 'resetUrl'."}]
+    message = Message.objects.get()
+    assert message.template.slug == "password-reset" and message.template_version == 1
+
+
+@pytest.mark.parametrize(
+    ("overrides", "path"),
+    [
+        ({"recipients": []}, ("recipients",)),
+        ({"recipients": None}, ("recipients",)),
+        ({"category": "spam"}, ("category",)),
+        ({"subject": "", "templateId": ""}, ("subject",)),
+        ({"htmlContent": ""}, ("content",)),
+        ({"name": ""}, ("name",)),
+        ({"htmlContent": "{% if x %}"}, ("content",)),
+        ({"sendAt": "2020-01-01T00:00:00Z"}, ("sendAt",)),
+        ({"templateId": "no-such"}, ("templateId",)),
+    ],
+)
+def test_a_request_bad_as_a_whole_is_a_400_and_stores_nothing(
+    post_bulk: Any, overrides: dict[str, Any], path: tuple[str, ...]
+) -> None:
+    payload = {k: v for k, v in body(**overrides).items() if v is not None}
+    response = post_bulk(payload)
+    assert response.status_code == 400, response.json()
+    assert path in details(response)
+    assert not Bulk.objects.exists() and not Message.objects.exists()
+
+
+def test_more_than_100000_recipients_is_refused(post_bulk: Any, settings: Any, monkeypatch: Any) -> None:
+    monkeypatch.setattr("emails.accepting.bulk.MAX_BULK_RECIPIENTS", 5)  # the rule, not 100,001 rows
+    response = post_bulk(body(recipients=people(6)))
+    assert response.status_code == 400 and ("recipients",) in details(response)
+    assert not Message.objects.exists()
+
+
+def summary(api: APIClient, bulk_id: str) -> dict[str, Any]:
+    response = api.get(f"/api/email/bulk/{bulk_id}")
+    assert response.status_code == 200
+    return response.json()["data"]
+
+
+def test_progress_reaches_100_and_done(post_bulk: Any, api: APIClient, ses: Any) -> None:
+    bulk_id = post_bulk(body(recipients=people(4)), run=False).json()["data"]["bulkId"]
+    queued = summary(api, bulk_id)
+    assert (queued["status"], queued["progress"], queued["counts"]["queued"]) == ("queued", 0, 4)
+    email_drain(limit=2)
+    half = summary(api, bulk_id)
+    assert (half["status"], half["progress"], half["counts"]["sent"]) == ("sending", 50, 2)
+    email_drain()
+    done = summary(api, bulk_id)
+    assert (done["status"], done["progress"], done["counts"]["sent"]) == ("done", 100, 4)
+    assert done["startedAt"] and done["finishedAt"]
+    listed = api.get("/api/email/bulk").json()["data"]["bulks"]
+    assert [b["bulkId"] for b in listed] == [bulk_id]
+
+
+def test_pause_resume_and_cancel(post_bulk: Any, api: APIClient, ses: Any) -> None:
+    bulk_id = post_bulk(body(recipients=people(5)), run=False).json()["data"]["bulkId"]
+    email_drain(limit=1)
+    paused = api.post(f"/api/email/bulk/{bulk_id}/pause")
+    assert paused.status_code == 200 and paused.json()["data"]["status"] == "paused"
+    assert email_drain() == 0  # nothing is claimed while paused
+    assert api.post(f"/api/email/bulk/{bulk_id}/pause").status_code == 409
+    resumed = api.post(f"/api/email/bulk/{bulk_id}/resume")
+    assert resumed.status_code == 200 and resumed.json()["data"]["status"] == "sending"  # one went before the pause
+    email_drain(limit=1)
+    cancelled = api.post(f"/api/email/bulk/{bulk_id}/cancel").json()["data"]
+    assert cancelled["status"] == "cancelled"
+    assert cancelled["counts"]["cancelled"] == 3
+    assert cancelled["counts"]["sent"] == 2
+    assert email_drain() == 0 and len(ses.sent_messages) == 2
+    assert api.post(f"/api/email/bulk/{bulk_id}/cancel").status_code == 409
+    assert api.post(f"/api/email/bulk/{bulk_id}/resume").status_code == 409
+
+
+def test_a_scheduled_bulk_cancelled_before_its_time_sends_nothing(post_bulk: Any, api: APIClient, ses: Any) -> None:
+    send_at = (timezone.now() + timedelta(hours=2)).isoformat()
+    bulk_id = post_bulk(body(sendAt=send_at)).json()["data"]["bulkId"]
+    assert summary(api, bulk_id)["status"] == "scheduled"
+    assert api.post(f"/api/email/bulk/{bulk_id}/cancel").json()["data"]["status"] == "cancelled"
+    Message.objects.update(send_after=timezone.now() - timedelta(seconds=1))
+
+    assert scheduled_release() == 0
+    assert email_drain() == 0 and ses.sent_messages == []
+
+
+def test_retry_failed_sends_only_the_failed_messages_again(post_bulk: Any, api: APIClient, ses: Any) -> None:
+    bulk_id = post_bulk(body(recipients=people(3))).json()["data"]["bulkId"]
+    failed = Message.objects.filter(bulk_id=bulk_id).order_by("bulk_index")[1]
+    Message.objects.filter(pk=failed.pk).update(status=MessageStatus.FAILED, sent_count=0, failed_count=1)
+    Recipient.objects.filter(message=failed).update(status=RecipientStatus.FAILED, reason="MessageRejected")
+    sent_before = len(ses.sent_messages)
+    response = api.post(f"/api/email/bulk/{bulk_id}/retry-failed")
+    assert response.status_code == 200 and response.json()["message"] == "1 message queued again"
+    email_drain()
+    assert len(ses.sent_messages) == sent_before + 1
+    assert Message.objects.get(pk=failed.pk).status == MessageStatus.SENT
+    assert api.post(f"/api/email/bulk/{bulk_id}/retry-failed").status_code == 409
+
+
+def test_the_report_has_every_row_in_order(post_bulk: Any, api: APIClient, ses: Any) -> None:
+    rows = people(3)
+    rows.insert(1, {"to": "=HYPERLINK(1)@x", "templateData": {}})
+    bulk_id = post_bulk(body(recipients=rows)).json()["data"]["bulkId"]
+    response = api.get(f"/api/email/bulk/{bulk_id}/report.csv")
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    lines = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert lines[0][:6] == ["index", "address", "name", "status", "reason", "sesMessageId"]
+    assert [(line[0], line[1], line[3]) for line in lines[1:]] == [
+        ("0", "p0@example.com", "sent"), ("1", "'=HYPERLINK(1)@x", "skipped"), ("2", "p1@example.com", "sent"),
+        ("3", "p2@example.com", "sent"),
+    ]  # fmt: skip
+    assert all(line[5] for line in lines[1:] if line[3] == "sent")  # SES's id
+    assert [line[6] for line in lines[1:]] == ["send", "", "send", "send"]  # each one's last event
+    assert "valid email address" in lines[2][4]  # the skipped row says why
+
+
+def test_another_users_bulk_is_a_404(post_bulk: Any, other_user: Any) -> None:
+    bulk_id = post_bulk(body()).json()["data"]["bulkId"]
+    other = APIClient()
+    other.force_authenticate(other_user)
+    base = f"/api/email/bulk/{bulk_id}"
+    assert other.get(base).status_code == 404
+    assert other.get(f"{base}/report.csv").status_code == 404
+    for change in ("pause", "resume", "cancel", "retry-failed"):
+        assert other.post(f"{base}/{change}").status_code == 404
+    assert other.get("/api/email/bulk").json()["data"]["bulks"] == []
+
+
+def test_urgent_mail_is_claimed_before_a_bulk_queued_earlier(post_bulk: Any, api: APIClient) -> None:
+    post_bulk(body(recipients=people(30), priority="low"), run=False)
+    urgent = api.post("/api/email", {"to": "ceo@example.com", "subject": "Now", "textContent": "!",
+                                     "category": "auth", "priority": "urgent"}, format="json")  # fmt: skip
+    claimed = email_claim_batch(limit=5)
+    assert str(claimed[0].pk) == urgent.json()["data"]["messageId"]
+    assert len(claimed) == 5
+
+
+def test_the_log_lists_a_bulks_messages(post_bulk: Any, api: APIClient) -> None:
+    bulk_id = post_bulk(body(recipients=people(2)), run=False).json()["data"]["bulkId"]
+    api.post("/api/email", {"to": "x@example.com", "subject": "Other", "textContent": "!", "category": "auth"},
+             format="json")  # fmt: skip
+    listed = api.get(f"/api/email?bulkId={bulk_id}").json()["data"]["emails"]
+    assert sorted(m["subject"] for m in listed) == ["Invoice 0 for Person 0", "Invoice 1 for Person 1"]
+    assert api.get("/api/email?bulkId=nope").status_code == 400
+
+
+def test_seeing_everyones_bulks_is_not_changing_them(post_bulk: Any, staff_user: Any) -> None:
+    bulk_id = post_bulk(body(), run=False).json()["data"]["bulkId"]
+    auditor = APIClient()
+    auditor.force_authenticate(staff_user)
+    assert auditor.get(f"/api/email/bulk/{bulk_id}").status_code == 200
+    assert auditor.post(f"/api/email/bulk/{bulk_id}/pause").status_code == 403
