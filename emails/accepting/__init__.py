@@ -6,6 +6,7 @@ accept one; cancel, reschedule and resend an accepted one; a template's test sen
 
 from emails.accepting.bulk import MAX_BULK_RECIPIENTS, bulk_accept
 from emails.accepting.bulk_changes import bulk_cancel, bulk_pause, bulk_resume, bulk_retry_failed
+from emails.accepting.bulk_csv import LocalCsvRows, csv_header_problem
 from emails.accepting.changes import CANCELLABLE, UNSENT, Which, email_cancel, email_reschedule, email_resend, retryable
 from emails.accepting.draft import (
     BulkDraft,
@@ -29,6 +30,7 @@ __all__ = [
     "BulkRow",
     "EmailDraft",
     "InlineAttachment",
+    "LocalCsvRows",
     "QueueResult",
     "SettingsDraft",
     "StoredAttachment",
@@ -38,6 +40,7 @@ __all__ = [
     "bulk_pause",
     "bulk_resume",
     "bulk_retry_failed",
+    "csv_header_problem",
     "draft_plain_fields",
     "email_cancel",
     "email_queue",

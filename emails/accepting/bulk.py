@@ -16,7 +16,7 @@ any send, so the report shows them.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,8 +50,11 @@ class Skipped:
         return {"index": self.index, "to": self.to, "reason": self.reason}
 
 
-def bulk_accept(*, owner: User, draft: BulkDraft) -> Bulk:
-    """Check the bulk, then store one queued (or scheduled) message per good row; ValidationFailed if bad as a whole."""
+def bulk_accept(*, owner: User, draft: BulkDraft, progress: Callable[[int, int], None] | None = None) -> Bulk:
+    """Check the bulk, then store one queued (or scheduled) message per good row; ValidationFailed if bad as a whole.
+
+    `progress(done, total)` is told after each chunk (a command's progress bar).
+    """
     errors = FieldErrors(draft.problems)
     name = draft.name.strip()
     if not name:
@@ -107,6 +110,8 @@ def bulk_accept(*, owner: User, draft: BulkDraft) -> Bulk:
                 # Workers drain what is queued, urgent and high mail first (delivery.claim).
                 email_drain_schedule()
         accepted += len(messages)
+        if progress is not None:
+            progress(chunk[-1][0] + 1, count)
     Bulk.objects.filter(pk=bulk.pk).update(accepted=accepted, skipped=[s.as_dict() for s in skipped])
     bulk.refresh_from_db()
     return bulk

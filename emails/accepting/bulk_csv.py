@@ -35,24 +35,47 @@ def _lines(stream: IO[bytes]) -> Iterator[str]:
     return iter(codecs.getreader("utf-8-sig")(stream, "replace"))
 
 
+def rows_of(lines: Iterator[str], header: list[str]) -> Iterator[BulkRow]:
+    """The rows of CSV lines whose first line is `header` (checked by `csv_header_problem`)."""
+    address_column = next(c for c in header if c.strip().lower() in ADDRESS_COLUMNS)
+    for line in csv.DictReader(lines, strict=False):
+        data = {key: value for key, value in line.items() if key is not None and value is not None}
+        address = data.pop(address_column, "") or ""
+        name = data.get("name", "") or ""  # also templateData: templates say {{ name }}
+        client_id = data.pop("clientId", "") or ""
+        problem = "The line has more values than the header has columns." if None in line else ""
+        yield BulkRow(to=address, name=name, client_id=client_id, template_data=data, problem=problem)
+
+
+def csv_header_problem(header: list[str]) -> str | None:
+    if not any(column.strip().lower() in ADDRESS_COLUMNS for column in header):
+        return "The file's first line must name its columns, one of them `email`."
+    return None
+
+
 class CsvRows:
     """The rows of a stored CSV file, re-iterable: each pass opens the object again."""
 
     def __init__(self, file: File, header: list[str]) -> None:
         self.file = file
         self.header = header
-        self.address_column = next(c for c in header if c.strip().lower() in ADDRESS_COLUMNS)
 
     def __iter__(self) -> Iterator[BulkRow]:
         with storage.open_stream(key=self.file.key, etag=self.file.etag, version_id=self.file.version_id) as stream:
-            reader = csv.DictReader(_lines(stream), strict=False)
-            for line in reader:
-                data = {key: value for key, value in line.items() if key is not None and value is not None}
-                address = data.pop(self.address_column, "") or ""
-                name = data.get("name", "") or ""  # also templateData: templates say {{ name }}
-                client_id = data.pop("clientId", "") or ""
-                problem = "The line has more values than the header has columns." if None in line else ""
-                yield BulkRow(to=address, name=name, client_id=client_id, template_data=data, problem=problem)
+            yield from rows_of(_lines(stream), self.header)
+
+
+class LocalCsvRows:
+    """The rows of a CSV file on this machine's disk (the email_bulk command), re-iterable."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        with open(path, encoding="utf-8-sig", errors="replace", newline="") as handle:
+            self.header = next(csv.reader(handle), [])
+
+    def __iter__(self) -> Iterator[BulkRow]:
+        with open(self.path, encoding="utf-8-sig", errors="replace", newline="") as handle:
+            yield from rows_of(iter(handle), self.header)
 
 
 def csv_rows(errors: FieldErrors, *, owner: User, file_id: uuid.UUID | None) -> CsvRows | None:
@@ -73,7 +96,7 @@ def csv_rows(errors: FieldErrors, *, owner: User, file_id: uuid.UUID | None) -> 
     except csv.Error as exc:
         errors.add(FIELD, f"This is not a CSV file this service can read: {exc}.", "file_unreadable")
         return None
-    if not any(column.strip().lower() in ADDRESS_COLUMNS for column in header):
-        errors.add(FIELD, "The file's first line must name its columns, one of them `email`.", "csv_header")
+    if problem := csv_header_problem(header):
+        errors.add(FIELD, problem, "csv_header")
         return None
     return CsvRows(file, header)

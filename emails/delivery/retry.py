@@ -18,9 +18,14 @@ from django.utils import timezone
 from emails.choices import MessageStatus, RecipientStatus
 from emails.models import Message, Recipient
 from emails.outcomes import COUNT_FIELDS, message_counts_apply
-from emails.scheduling import email_send_schedule
+from emails.scheduling import email_drain_schedule, email_send_schedule
 
 logger = logging.getLogger(__name__)
+
+
+# The sweep dispatches up to this many stale queued messages one by one; a bigger backlog gets drains.
+SWEEP_SENDS_MAX = 50
+SWEEP_DRAINS_MAX = 4
 
 
 def _backoff(attempt: int) -> float:
@@ -131,14 +136,17 @@ def email_sweep(*, stale_after: timedelta = timedelta(minutes=2)) -> int:
     if requeued:
         logger.warning("Sweeper returned %d message(s) with an expired lease to the queue.", requeued)
     cutoff = now - stale_after
-    waiting = (
+    waiting = list(
         Message.objects.filter(status=MessageStatus.QUEUED)
         .filter(Q(send_after__lte=cutoff) | Q(send_after__isnull=True, created_at__lt=cutoff))
         .order_by("created_at")
         .values_list("pk", "priority")[:1000]
     )
-    count = 0
-    for message_id, priority in waiting:
-        email_send_schedule(message_id=message_id, priority=priority)
-        count += 1
-    return released + requeued + count
+    if len(waiting) > SWEEP_SENDS_MAX:
+        # A backlog (a bulk whose worker died): drains, each claiming batches, urgent mail first, not a task each.
+        for _ in range(min(SWEEP_DRAINS_MAX, -(-len(waiting) // settings.EMAIL_DRAIN_BATCH_SIZE))):
+            email_drain_schedule()
+    else:
+        for message_id, priority in waiting:
+            email_send_schedule(message_id=message_id, priority=priority)
+    return released + requeued + len(waiting)

@@ -8,11 +8,12 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from emails.choices import MessageStatus, RecipientStatus
-from emails.delivery import email_claim_batch, email_drain
+from emails.delivery import email_claim_batch, email_drain, email_sweep
 from emails.delivery.retry import scheduled_release
 from emails.models import Bulk, Message, Recipient
 from emails.suppression import suppression_add
@@ -242,3 +243,34 @@ def test_seeing_everyones_bulks_is_not_changing_them(post_bulk: Any, staff_user:
     auditor.force_authenticate(staff_user)
     assert auditor.get(f"/api/email/bulk/{bulk_id}").status_code == 200
     assert auditor.post(f"/api/email/bulk/{bulk_id}/pause").status_code == 403
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_command_sends_a_bulk_from_a_csv_file_with_a_progress_bar(tmp_path: Any, user: Any, ses: Any) -> None:
+    path = tmp_path / "people.csv"
+    path.write_text("email,name,number\nann@example.com,Ann,1\nbad,Bad,2\nbob@example.com,Bob,3\n", encoding="utf-8")
+    html = tmp_path / "body.html"
+    html.write_text("<p>Hi {{ name }}, number {{ number }}</p>", encoding="utf-8")
+    out = io.StringIO()
+    # Outside a test's transaction, as a command runs: the drains it schedules run when its chunks commit.
+    call_command("email_bulk", str(path), "--subject", "For {{ name }}", "--html-file", str(html),
+                 "--category", "notification", "--user", user.username, "--follow", stdout=out)  # fmt: skip
+    text = out.getvalue()
+    assert "stored [" + "#" * 40 + "] 3/3 (100%)" in text
+    assert "2 of 3 rows accepted" in text and "row 1 (bad) skipped" in text
+    assert "sent [" + "#" * 40 + "] 100/100 (100%)" in text and "Bulk done" in text
+    assert sorted(m.subject for m in Message.objects.all()) == ["For Ann", "For Bob"]
+    with pytest.raises(CommandError, match="content"):
+        call_command("email_bulk", str(path), "--subject", "x", "--category", "notification", "--user",
+                     user.username, stdout=io.StringIO())  # fmt: skip
+
+
+def test_the_sweep_drains_a_bulk_whose_worker_died(post_bulk: Any, ses: Any, settings: Any,
+                                                    django_capture_on_commit_callbacks: Any) -> None:  # fmt: skip
+    settings.EMAIL_DRAIN_BATCH_SIZE = 20
+    bulk_id = post_bulk(body(recipients=people(60)), run=False).json()["data"]["bulkId"]  # its drains were lost
+    Message.objects.update(created_at=timezone.now() - timedelta(minutes=5))
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        assert email_sweep() == 60
+    assert len(callbacks) == 3  # three drains, not sixty sends
+    assert Message.objects.filter(bulk_id=bulk_id, status=MessageStatus.SENT).count() == 60

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from core.progress import ProgressBar
 from files.services import files_purge, files_purge_candidates
-
-BAR_WIDTH = 40
 
 
 class Command(BaseCommand):
@@ -30,21 +28,9 @@ class Command(BaseCommand):
         )
         if options["dry_run"] or not due:
             return
-        interactive = self.stdout.isatty() if hasattr(self.stdout, "isatty") else sys.stdout.isatty()
-        result = files_purge(progress=lambda done, total: self._bar(done, total, interactive=interactive))
-        self.stdout.write("")
+        result = files_purge(progress=ProgressBar(self.stdout))
         self.stdout.write(
             self.style.SUCCESS(
                 f"Purged {result.deleted} deleted file(s) and {result.abandoned} abandoned upload(s) from storage."
             )
         )
-
-    def _bar(self, done: int, total: int, *, interactive: bool) -> None:
-        # On a terminal the bar redraws in place; in a log, one line per tenth.
-        filled = BAR_WIDTH * done // total
-        line = f"[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {done}/{total} ({100 * done // total}%)"
-        if interactive:
-            self.stdout.write(f"\r{line}", ending="")
-            self.stdout.flush()
-        elif done == total or done % max(total // 10, 1) == 0:
-            self.stdout.write(line)
