@@ -10,9 +10,10 @@ thread that committed.
 
 from __future__ import annotations
 
+import itertools
 import logging
+import queue
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from celery import Task, current_app
@@ -21,17 +22,20 @@ from django.db import close_old_connections, connections, transaction
 
 logger = logging.getLogger(__name__)
 
-_executor: ThreadPoolExecutor | None = None
 _executor_lock = threading.Lock()
 
 
-def task_schedule(name: str, *args: Any, priority: int = 5, countdown: float = 0) -> None:
-    """Run the task called `name` with `args` after the current transaction commits (at once outside one)."""
+def task_schedule(name: str, *args: Any, priority: int = 5, countdown: float = 0, queue: str | None = None) -> None:
+    """Run the task called `name` with `args` after the current transaction commits (at once outside one).
+
+    `queue` is a Celery queue (workers serve them in CELERY_TASK_QUEUES' order); in this process, `priority`
+    orders the waiting tasks instead (0 first).
+    """
 
     # A function of its own rather than a partial: Django names the callback when one raises, and a
     # partial has no __qualname__, so the error was lost in an AttributeError.
     def run_task() -> None:
-        _run(name, args, priority, countdown)
+        _run(name, args, priority, countdown, queue)
 
     transaction.on_commit(run_task, robust=True)
 
@@ -46,33 +50,56 @@ def task_registered(name: str) -> Task[Any, Any]:
     return tasks[name]
 
 
-def _run(name: str, args: tuple[Any, ...], priority: int, countdown: float) -> None:
+def _run(name: str, args: tuple[Any, ...], priority: int, countdown: float, queue: str | None) -> None:
     if not settings.CELERY_TASK_ALWAYS_EAGER:
-        current_app.send_task(name, args=args, priority=priority, countdown=countdown or None)
+        current_app.send_task(name, args=args, priority=priority, countdown=countdown or None, queue=queue)
         return
     task = task_registered(name)
     if not settings.TASKS_IN_BACKGROUND:
         task.apply(args=args)
         return
     if countdown:
-        timer = threading.Timer(countdown, _submit, args=(task, args))
+        timer = threading.Timer(countdown, _submit, args=(task, args, priority))
         timer.daemon = True
         timer.start()
     else:
-        _submit(task, args)
+        _submit(task, args, priority)
 
 
-def _in_process_executor() -> ThreadPoolExecutor:
-    global _executor
+class _InProcessWorker:
+    """One thread running the waiting tasks by priority (0 first), then in the order they came.
+
+    One thread: SQLite has one writer anyway. A password reset queued behind a bulk's drains runs next.
+    """
+
+    def __init__(self) -> None:
+        self._waiting: queue.PriorityQueue[tuple[int, int, Task[Any, Any], tuple[Any, ...]]] = queue.PriorityQueue()
+        self._order = itertools.count()
+        self._thread = threading.Thread(target=self._loop, name="task-worker", daemon=True)
+        self._thread.start()
+
+    def submit(self, task: Task[Any, Any], args: tuple[Any, ...], priority: int) -> None:
+        self._waiting.put((priority, next(self._order), task, args))
+
+    def _loop(self) -> None:
+        while True:
+            _, _, task, args = self._waiting.get()
+            task_run_isolated(task, args)
+
+
+_worker: _InProcessWorker | None = None
+
+
+def _in_process_worker() -> _InProcessWorker:
+    global _worker
     with _executor_lock:
-        if _executor is None:
-            # One thread: SQLite has one writer anyway, and order is kept.
-            _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="task-worker")
-        return _executor
+        if _worker is None or not _worker._thread.is_alive():
+            _worker = _InProcessWorker()
+        return _worker
 
 
-def _submit(task: Task[Any, Any], args: tuple[Any, ...]) -> None:
-    _in_process_executor().submit(task_run_isolated, task, args)
+def _submit(task: Task[Any, Any], args: tuple[Any, ...], priority: int = 5) -> None:
+    _in_process_worker().submit(task, args, priority)
 
 
 def task_run_isolated(task: Task[Any, Any], args: tuple[Any, ...] = ()) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 from crm_email.env import env_bool, env_decimal, env_float, env_int, env_list, env_str
 
@@ -209,6 +210,11 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_PRIORITY = 5
+# A queue per priority (emails.scheduling.QUEUE). A worker started without -Q
+# serves all four, in this order: with the Redis transport's "priority"
+# strategy, urgent and high tasks are taken before a bulk's drains.
+CELERY_TASK_QUEUES = [Queue(name) for name in ("urgent", "high", "default", "low")]
+CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "priority_steps": list(range(10)),
     "sep": ":",

@@ -17,13 +17,24 @@ SWEEP_TASK = "emails.tasks.email_sweep_task"
 NOTIFICATIONS_TASK = "emails.tasks.notification_process_task"
 
 # Celery priority (0 is served first with the Redis transport's priority
-# order), so urgent and high mail jumps the queue.
+# order, and by the in-process worker), so urgent and high mail jumps the queue.
 CELERY_PRIORITY: dict[str, int] = {Priority.URGENT: 0, Priority.HIGH: 2, Priority.NORMAL: 5, Priority.LOW: 8}
+# And each priority has its own Celery queue, which every worker serves in
+# CELERY_TASK_QUEUES' order: urgent and high first, whatever a bulk queued.
+QUEUE: dict[str, str] = {Priority.URGENT: "urgent", Priority.HIGH: "high", Priority.NORMAL: "default",
+                         Priority.LOW: "low"}  # fmt: skip
+BULK_QUEUE = QUEUE[Priority.LOW]
 
 
 def email_send_schedule(*, message_id: uuid.UUID, priority: str, countdown: float = 0) -> None:
     """Have a worker deliver the message after the current transaction commits (in `countdown` seconds)."""
-    task_schedule(SEND_TASK, str(message_id), priority=CELERY_PRIORITY.get(priority, 5), countdown=countdown)
+    task_schedule(
+        SEND_TASK,
+        str(message_id),
+        priority=CELERY_PRIORITY.get(priority, 5),
+        countdown=countdown,
+        queue=QUEUE.get(priority, "default"),
+    )
 
 
 def notifications_apply_schedule() -> None:
@@ -33,4 +44,4 @@ def notifications_apply_schedule() -> None:
 
 def email_drain_schedule() -> None:
     """Have a worker drain what is queued (a bulk's messages), after the current transaction commits."""
-    task_schedule(DRAIN_TASK, priority=CELERY_PRIORITY[Priority.LOW])
+    task_schedule(DRAIN_TASK, priority=CELERY_PRIORITY[Priority.LOW], queue=BULK_QUEUE)
