@@ -7,6 +7,7 @@ from django.urls import path
 from emails.pages import (
     actions,
     analytics,
+    bulk,
     compose,
     contact,
     identities,
@@ -31,6 +32,10 @@ urlpatterns = [
     path("emails/<uuid:message_id>/reschedule", actions.RescheduleView.as_view(), name="reschedule"),
     path("emails/<uuid:message_id>/resend", actions.ResendView.as_view(), name="resend"),
     path("emails/live", log.LiveRowsView.as_view(), name="log-live"),
+    path("bulk", bulk.BulkListView.as_view(), name="bulk"),
+    path("bulk/<uuid:bulk_id>", bulk.BulkDetailView.as_view(), name="bulk-detail"),
+    path("bulk/<uuid:bulk_id>/live", bulk.BulkLiveView.as_view(), name="bulk-live"),
+    path("bulk/<uuid:bulk_id>/<str:change>", bulk.BulkChangeView.as_view(), name="bulk-change"),
     path("analytics", analytics.AnalyticsView.as_view(), name="analytics"),
     path("analytics/export.csv", analytics.analytics_export, name="analytics-export"),
     path("contacts/<path:address>", contact.ContactView.as_view(), name="contact"),

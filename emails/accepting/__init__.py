@@ -4,9 +4,9 @@ Its interface: EmailDraft (and its attachment refs) in, `email_queue` to
 accept one; cancel, reschedule and resend an accepted one; a template's test send.
 """
 
-from emails.accepting.bulk import MAX_BULK_RECIPIENTS, bulk_accept
+from emails.accepting.bulk import MAX_BULK_RECIPIENTS, PreviewRow, bulk_accept, bulk_preview
 from emails.accepting.bulk_changes import bulk_cancel, bulk_pause, bulk_resume, bulk_retry_failed
-from emails.accepting.bulk_csv import LocalCsvRows, csv_header_problem
+from emails.accepting.bulk_csv import LocalCsvRows, TextCsvRows, csv_header_problem
 from emails.accepting.changes import CANCELLABLE, UNSENT, Which, email_cancel, email_reschedule, email_resend, retryable
 from emails.accepting.draft import (
     BulkDraft,
@@ -31,13 +31,16 @@ __all__ = [
     "EmailDraft",
     "InlineAttachment",
     "LocalCsvRows",
+    "PreviewRow",
     "QueueResult",
     "SettingsDraft",
     "StoredAttachment",
+    "TextCsvRows",
     "Which",
     "bulk_accept",
     "bulk_cancel",
     "bulk_pause",
+    "bulk_preview",
     "bulk_resume",
     "bulk_retry_failed",
     "csv_header_problem",

@@ -26,14 +26,14 @@ from django.db import transaction
 from core.errors import FieldErrors
 from core.text import text_problem
 from emails.accepting.addresses import address_parse
-from emails.accepting.bulk_csv import csv_rows
+from emails.accepting.bulk_csv import csv_header_problem, csv_rows
 from emails.accepting.draft import BulkDraft, BulkRow
-from emails.accepting.validation import body_check, row_problems, shared_fields_check
+from emails.accepting.validation import SharedFields, body_check, row_problems, shared_fields_check
 from emails.choices import MessageStatus, RecipientKind
 from emails.exceptions import EmailRenderError
 from emails.models import Bulk, Message, Recipient
 from emails.scheduling import email_drain_schedule
-from emails.templating import Compiled, template_missing
+from emails.templating import Compiled, html_sanitise, template_missing
 
 MAX_BULK_RECIPIENTS = 100_000
 MAX_NAME = 200
@@ -50,11 +50,17 @@ class Skipped:
         return {"index": self.index, "to": self.to, "reason": self.reason}
 
 
-def bulk_accept(*, owner: User, draft: BulkDraft, progress: Callable[[int, int], None] | None = None) -> Bulk:
-    """Check the bulk, then store one queued (or scheduled) message per good row; ValidationFailed if bad as a whole.
+@dataclass(frozen=True)
+class _Checked:
+    name: str
+    shared: SharedFields
+    compiled: Compiled
+    rows: Iterable[BulkRow]
+    count: int
 
-    `progress(done, total)` is told after each chunk (a command's progress bar).
-    """
+
+def _check(owner: User, draft: BulkDraft) -> _Checked:
+    """Every rule of the bulk as a whole; ValidationFailed with all its problems."""
     errors = FieldErrors(draft.problems)
     name = draft.name.strip()
     if not name:
@@ -70,7 +76,46 @@ def bulk_accept(*, owner: User, draft: BulkDraft, progress: Callable[[int, int],
     count = _row_count(errors, rows)
     errors.raise_any()
     assert compiled is not None and rows is not None  # no error, so both are there
+    return _Checked(name=name, shared=shared, compiled=compiled, rows=rows, count=count)
 
+
+@dataclass(frozen=True)
+class PreviewRow:
+    index: int
+    to: str
+    subject: str = ""
+    html: str = ""
+    text: str = ""
+    skipped: str = ""  # why the row would be skipped
+
+
+def bulk_preview(*, owner: User, draft: BulkDraft, rows: int = 3) -> list[PreviewRow]:
+    """The first rows as they would go out (or why they would be skipped); nothing is stored. The bulk page's."""
+    checked = _check(owner, draft)
+    seen: set[str] = set()
+    shown: list[PreviewRow] = []
+    for index, row in enumerate(checked.rows):
+        if index >= rows:
+            break
+        problem, built = _row(index, row, seen, checked.compiled, checked.shared.template, shared_tags={})
+        if problem is not None:
+            shown.append(PreviewRow(index=index, to=problem.to, skipped=problem.reason))
+            continue
+        assert built is not None
+        message, recipient = built
+        # Sanitised as the message page shows HTML: a preview is a page, and the data is anyone's CSV.
+        shown.append(PreviewRow(index=index, to=recipient.formatted(), subject=message.subject,
+                                html=html_sanitise(message.html_body), text=message.text_body))  # fmt: skip
+    return shown
+
+
+def bulk_accept(*, owner: User, draft: BulkDraft, progress: Callable[[int, int], None] | None = None) -> Bulk:
+    """Check the bulk, then store one queued (or scheduled) message per good row; ValidationFailed if bad as a whole.
+
+    `progress(done, total)` is told after each chunk (a command's progress bar).
+    """
+    checked = _check(owner, draft)
+    name, shared, compiled, rows, count = checked.name, checked.shared, checked.compiled, checked.rows, checked.count
     template = shared.template
     bulk = Bulk.objects.create(
         owner=owner, name=name, template=template, template_version=template.version if template else None,
@@ -148,7 +193,11 @@ def _rows(errors: FieldErrors, owner: User, draft: BulkDraft) -> Iterable[BulkRo
         if draft.rows is not None:
             errors.add(("recipientsFileId",), "Give recipients or a recipientsFileId, not both.", "recipients_both")
             return None
-        return csv_rows(errors, owner=owner, file_id=draft.recipients_file_id)
+        return csv_rows(errors, owner=owner, file_id=draft.recipients_file_id, columns=draft.columns)
+    header = getattr(draft.rows, "header", None)  # CSV text (the bulk page's paste): its columns checked first
+    if header is not None and (problem := csv_header_problem(header, draft.columns)):
+        errors.add(("recipients",), problem, "csv_header")
+        return None
     return draft.rows
 
 

@@ -113,4 +113,5 @@ class BulkDraft:
     tags: dict[str, Any] = field(default_factory=dict)
     rows: Iterable[BulkRow] | None = None
     recipients_file_id: uuid.UUID | None = None  # instead of rows: one of the owner's stored CSV files
+    columns: Mapping[str, str] = field(default_factory=dict)  # the file's columns for email, name, clientId
     problems: Sequence[FieldError] = ()

@@ -32,6 +32,11 @@ class Rendered:
     text: str
 
 
+def _plain(rendered: str) -> str:
+    """What a template rendered, as a plain str: Django marks it safe, and a page showing it would not escape it."""
+    return "" + rendered
+
+
 def provided() -> dict[str, Any]:
     """What every template's context holds besides the caller's data (source.PROVIDED names them)."""
     return {"product_name": settings.PRODUCT_NAME}
@@ -43,7 +48,7 @@ def _render(source: str, data: dict[str, Any], *, autoescape: bool) -> str:
     except TemplateSyntaxError as exc:
         raise EmailRenderError(str(exc)) from exc
     # The caller's data wins over what is provided, as it always could.
-    return str(template.render(Context({**provided(), **data}, autoescape=autoescape)))
+    return _plain(template.render(Context({**provided(), **data}, autoescape=autoescape)))
 
 
 def html_to_text(html: str) -> str:
@@ -151,9 +156,9 @@ class Compiled:
 
     def render(self, data: dict[str, Any]) -> Rendered:
         values = {**self._provided, **data}
-        subject = " ".join(str(self._subject.render(Context(values, autoescape=False))).split())
-        html = str(self._html.render(Context(values, autoescape=True))) if self._html is not None else ""
-        text = str(self._text.render(Context(values, autoescape=False))).strip() if self._text is not None else ""
+        subject = " ".join(self._subject.render(Context(values, autoescape=False)).split())
+        html = _plain(self._html.render(Context(values, autoescape=True))) if self._html is not None else ""
+        text = _plain(self._text.render(Context(values, autoescape=False))).strip() if self._text is not None else ""
         if html and self._inline:
             try:
                 html = _INLINER.inline(html)

@@ -140,6 +140,7 @@ def pages(live_server: Any, transactional_db: Any, ses: Any) -> dict[str, Any]:
         "paths": {
             "compose": "/",
             "scheduled": "/emails?status=scheduled",
+            "bulk": "/bulk",
             "settings": "/settings",
             "templates": "/templates",
             "template-editor": f"/templates/{template.slug}",
