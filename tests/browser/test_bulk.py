@@ -15,6 +15,10 @@ from tests.factories import UserFactory
 pytestmark = [pytest.mark.browser]
 
 SCREENSHOTS = "/tmp"  # noqa: S108 - screenshots for a human to look at
+# What sticks out past a phone's screen, to say so when the page scrolls sideways.
+WIDER_THAN_THE_SCREEN = """() => [...document.querySelectorAll('body *')]
+  .filter((e) => e.getBoundingClientRect().right > 392).slice(0, 5)
+  .map((e) => `${e.tagName}.${e.className}#${e.id} ${Math.round(e.getBoundingClientRect().right)}`)"""
 PASTED = "email,name,number\n" + "".join(f"p{i}@example.com,Person {i},{i}\n" for i in range(6)) + "bad,Bad,9\n"
 
 
@@ -50,8 +54,7 @@ def test_paste_preview_send_and_watch_the_progress_bar(
     expect(page.locator("#bulk-live .badge")).to_have_text("Done")
     page.screenshot(path=f"{SCREENSHOTS}/bulk-detail.png", full_page=True)
     page.set_viewport_size({"width": 390, "height": 844})
-    wide = page.evaluate("""() => [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > 392)
-        .slice(0, 5).map(e => e.tagName + '.' + e.className + '#' + e.id + ' ' + Math.round(e.getBoundingClientRect().right))""")
+    wide = page.evaluate(WIDER_THAN_THE_SCREEN)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390, wide
     page.goto(f"{live_server.url}/bulk")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
