@@ -274,3 +274,12 @@ def test_the_sweep_drains_a_bulk_whose_worker_died(post_bulk: Any, ses: Any, set
         assert email_sweep() == 60
     assert len(callbacks) == 3  # three drains, not sixty sends
     assert Message.objects.filter(bulk_id=bulk_id, status=MessageStatus.SENT).count() == 60
+
+
+def test_analytics_of_one_bulk(post_bulk: Any, api: APIClient, ses: Any) -> None:
+    bulk_id = post_bulk(body(recipients=people(3))).json()["data"]["bulkId"]
+    api.post("/api/email", {"to": "x@example.com", "subject": "Other", "textContent": "!", "category": "auth"},
+             format="json")  # fmt: skip
+    rates = api.get(f"/api/email/analytics?bulkId={bulk_id}").json()["data"]["rates"]
+    assert rates["sent"] == 3
+    assert api.get("/api/email/analytics?bulkId=nope").status_code == 400
