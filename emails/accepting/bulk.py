@@ -33,7 +33,7 @@ from emails.choices import MessageStatus, RecipientKind
 from emails.exceptions import EmailRenderError
 from emails.models import Bulk, Message, Recipient
 from emails.scheduling import email_drain_schedule
-from emails.templating import Compiled, html_sanitise, template_missing
+from emails.templating import Compiled, html_sanitise
 
 MAX_BULK_RECIPIENTS = 100_000
 MAX_NAME = 200
@@ -97,7 +97,7 @@ def bulk_preview(*, owner: User, draft: BulkDraft, rows: int = 3) -> list[Previe
     for index, row in enumerate(checked.rows):
         if index >= rows:
             break
-        problem, built = _row(index, row, seen, checked.compiled, checked.shared.template, shared_tags={})
+        problem, built = _row(index, row, seen, checked.compiled, shared_tags={})
         if problem is not None:
             shown.append(PreviewRow(index=index, to=problem.to, skipped=problem.reason))
             continue
@@ -129,7 +129,7 @@ def bulk_accept(*, owner: User, draft: BulkDraft, progress: Callable[[int, int],
         messages: list[Message] = []
         recipients: list[Recipient] = []
         for index, row in chunk:
-            problem, built = _row(index, row, seen, compiled, template, shared_tags=shared.tags)
+            problem, built = _row(index, row, seen, compiled, shared_tags=shared.tags)
             if problem is not None:
                 skipped.append(problem)
                 continue
@@ -221,7 +221,7 @@ def _row_count(errors: FieldErrors, rows: Iterable[BulkRow] | None) -> int:
 
 
 def _row(
-    index: int, row: BulkRow, seen: set[str], compiled: Compiled, template: Any, *, shared_tags: dict[str, str]
+    index: int, row: BulkRow, seen: set[str], compiled: Compiled, *, shared_tags: dict[str, str]
 ) -> tuple[Skipped | None, tuple[Message, Recipient] | None]:
     """One row as its message and recipient, or why it is skipped."""
     shown = row.to.strip()[:320] if isinstance(row.to, str) else ""
@@ -237,9 +237,7 @@ def _row(
     if address.address in seen:
         return Skipped(index, shown, "A duplicate: this address is in the bulk already."), None
     problems = row_problems(client_id=row.client_id, tags=row.tags, template_data=row.template_data)
-    if template is not None:
-        problems += [f"The template needs {name!r}." for name in template_missing(template=template,
-                                                                                  data=row.template_data)]  # fmt: skip
+    problems += [f"The template needs {name!r}." for name in compiled.missing(row.template_data)]
     if problems:
         return Skipped(index, shown, " ".join(problems)), None
     try:

@@ -13,6 +13,7 @@ from inscriptis import get_text
 
 from emails.exceptions import EmailRenderError
 from emails.templating import bounded
+from emails.templating.source import variables_of
 
 # Templates are data written by staff and services, so they render in an
 # engine that can load nothing from disk ({% include %} and {% extends %} find
@@ -153,6 +154,13 @@ class Compiled:
         except TemplateSyntaxError as exc:
             raise EmailRenderError(str(exc)) from exc
         self._provided = provided()
+        compiled = [t for t in (self._subject, self._html, self._text) if t is not None]
+        # What each recipient's data must give (source.variables_of's rule), found once for the bulk.
+        self.required = [v.name for v in variables_of(compiled) if v.required]
+
+    def missing(self, data: dict[str, Any]) -> list[str]:
+        """The required variables `data` leaves out (absent, None or blank)."""
+        return [name for name in self.required if data.get(name) is None or str(data.get(name)).strip() == ""]
 
     def render(self, data: dict[str, Any]) -> Rendered:
         values = {**self._provided, **data}

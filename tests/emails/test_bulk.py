@@ -71,12 +71,14 @@ def test_bad_rows_are_skipped_by_index_and_never_fail_the_rest(post_bulk: Any, s
         "not an object",
         {"to": "data@example.com", "templateData": "not an object"},
         {"to": "gone@example.com", "templateData": {"name": "G", "number": "3", "due": "x"}},
+        {"to": "late@example.com", "templateData": {"name": "L", "number": "4"}},
     ]
     response = post_bulk(body(recipients=rows))
     data = response.json()["data"]
-    assert (data["total"], data["accepted"]) == (6, 2)
+    assert (data["total"], data["accepted"]) == (7, 2)
     reasons = {s["index"]: s["reason"] for s in data["skipped"]}
-    assert set(reasons) == {1, 2, 3, 4}
+    assert set(reasons) == {1, 2, 3, 4, 6}
+    assert reasons[6] == "The template needs 'due'."  # inline templates' variables are required as well
     assert "valid email address" in reasons[1] and "duplicate" in reasons[2]
     assert "object" in reasons[3] and "templateData must be an object" in reasons[4]
     gone = Recipient.objects.get(address="gone@example.com")
