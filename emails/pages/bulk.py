@@ -43,7 +43,6 @@ from files.selectors import files_attachable
 
 CSV_TYPES = ("text/csv", "application/csv", "text/plain")
 CHANGES = {"pause": bulk_pause, "resume": bulk_resume, "cancel": bulk_cancel, "retry-failed": bulk_retry_failed}
-FINISHED = (BulkStatus.DONE, BulkStatus.CANCELLED)
 
 
 class BulkForm(ServiceErrorsForm):
@@ -161,7 +160,8 @@ def _bulk(request: HttpRequest, bulk_id: uuid.UUID) -> Bulk:
 
 def bulk_context(request: HttpRequest, bulk: Bulk) -> dict[str, Any]:
     summary = bulk_summary(bulk)
-    live = summary.status not in FINISHED and summary.status != BulkStatus.PAUSED
+    # Asked again only while it moves: not while it waits for its time, is paused, or is over.
+    live = summary.status in (BulkStatus.QUEUED, BulkStatus.SENDING)
     return {
         "summary": summary,
         "bulk": bulk,
