@@ -1,4 +1,4 @@
-"""The email log: messages, their recipients, attachments and events; templates; suppressions and holds."""
+"""The email log: bulks, messages, their recipients and attachments, idempotency keys."""
 
 from __future__ import annotations
 
@@ -11,71 +11,15 @@ from django.db import models
 from django.db.models.functions import Coalesce
 
 from emails.choices import (
-    SUPPRESSION_SCOPES,
     BulkStatus,
     Category,
-    EventType,
     MessageStatus,
     Priority,
     RecipientKind,
     RecipientStatus,
-    SuppressionReason,
 )
+from emails.models.templates import Template
 from files.models import File
-
-
-class Template(models.Model):
-    """A stored template rendered with Django's engine, autoescape on."""
-
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    slug = models.SlugField(max_length=100, unique=True, help_text="The name a send's templateId may use.")
-    name = models.CharField(max_length=200)
-    subject = models.CharField(max_length=200)
-    html = models.TextField(blank=True)
-    text = models.TextField(blank=True)
-    category = models.CharField(max_length=20, choices=Category.choices, default=Category.NOTIFICATION)
-    variables = models.JSONField(
-        default=list, blank=True, help_text='Detected on save: [{"name": ..., "required": ...}, ...].'
-    )
-    is_system = models.BooleanField(default=False, help_text="Shipped with the product: editable, never deleted.")
-    # The number of the latest TemplateVersion, which holds this same content.
-    version = models.PositiveIntegerField(default=1)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-
-    class Meta:
-        ordering = ["name"]
-
-    def __str__(self) -> str:
-        return self.name
-
-
-class TemplateVersion(models.Model):
-    """What a template held after one save: its history, and what a restore copies back."""
-
-    template = models.ForeignKey(Template, on_delete=models.CASCADE, related_name="versions")
-    number = models.PositiveIntegerField()
-    name = models.CharField(max_length=200)
-    subject = models.CharField(max_length=200)
-    html = models.TextField(blank=True)
-    text = models.TextField(blank=True)
-    category = models.CharField(max_length=20, choices=Category.choices)
-    variables = models.JSONField(default=list, blank=True)
-    note = models.CharField(max_length=200, blank=True, help_text="Created, edited, or restored from version N.")
-    created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-
-    class Meta:
-        ordering = ["template", "-number"]
-        constraints = [models.UniqueConstraint(fields=["template", "number"], name="template_version_unique")]
-
-    def __str__(self) -> str:
-        return f"{self.template_id} v{self.number}"
 
 
 class Bulk(models.Model):
@@ -272,71 +216,6 @@ class Attachment(models.Model):
         return self.filename
 
 
-class InboundNotification(models.Model):
-    """The raw body of every accepted SNS message: dedupe on its MessageId, replay from here."""
-
-    sns_message_id = models.CharField(max_length=100, unique=True)
-    type = models.CharField(max_length=40)
-    topic_arn = models.CharField(max_length=256)
-    body = models.TextField(help_text="The SNS message exactly as it was posted.")
-    received_at = models.DateTimeField(auto_now_add=True)
-    processed_at = models.DateTimeField(null=True, blank=True)
-    error = models.TextField(blank=True)
-
-    class Meta:
-        ordering = ["-received_at"]
-        indexes = [
-            models.Index(fields=["-received_at"], name="inbound_received"),
-            models.Index(fields=["processed_at"], name="inbound_processed"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.type} {self.sns_message_id}"
-
-
-class Event(models.Model):
-    """Append-only: one row per recipient per SES event. Never updated."""
-
-    # event_message_time serves lookups by message, event_once_per_notification
-    # those by notification: no index of their own (one fewer to write per event).
-    message = models.ForeignKey(
-        Message, null=True, blank=True, on_delete=models.CASCADE, related_name="events", db_index=False
-    )
-    recipient = models.ForeignKey(Recipient, null=True, blank=True, on_delete=models.CASCADE, related_name="events")
-    # The address SES named, kept also when no recipient of ours matched.
-    address = models.CharField(max_length=254, blank=True)
-    inbound = models.ForeignKey(
-        InboundNotification, null=True, blank=True, on_delete=models.SET_NULL, related_name="events", db_index=False
-    )
-    type = models.CharField(max_length=20, choices=EventType.choices)
-    occurred_at = models.DateTimeField()
-    recorded_at = models.DateTimeField(auto_now_add=True)
-    ses_message_id = models.CharField(max_length=100, blank=True)
-    sns_message_id = models.CharField(max_length=100, blank=True)
-    details = models.JSONField(default=dict, blank=True)
-
-    class Meta:
-        ordering = ["occurred_at", "id"]
-        indexes = [
-            models.Index(fields=["message", "occurred_at"], name="event_message_time"),
-            models.Index(fields=["type", "-occurred_at"], name="event_type_time"),
-            models.Index(fields=["ses_message_id"], name="event_ses_id"),
-        ]
-        constraints = [
-            # Re-processing a stored notification appends nothing twice. Only
-            # events from a notification can collide (NULLs never do), so the
-            # events a send writes, which have none, stay out of this index.
-            models.UniqueConstraint(
-                fields=["inbound", "type", "address"],
-                condition=models.Q(inbound__isnull=False),
-                name="event_once_per_notification",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.type} at {self.occurred_at:%Y-%m-%d %H:%M:%S}"
-
-
 class IdempotencyKey(models.Model):
     """The first answer to a POST with an Idempotency-Key, kept for 24 hours."""
 
@@ -353,67 +232,3 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return self.key
-
-
-class Suppression(models.Model):
-    """An address we do not send to: for all mail, or for one category (an unsubscribe)."""
-
-    address = models.EmailField(max_length=254, help_text="Lower-cased.")
-    scope = models.CharField(max_length=20, choices=SUPPRESSION_SCOPES, default="all")
-    reason = models.CharField(max_length=20, choices=SuppressionReason.choices)
-    detail = models.TextField(blank=True)
-    event = models.ForeignKey(Event, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-    lifted_at = models.DateTimeField(null=True, blank=True)
-    lifted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-
-    class Meta:
-        ordering = ["-created_at"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["address", "scope"],
-                condition=models.Q(lifted_at__isnull=True),
-                name="suppression_active_once",
-            ),
-        ]
-        indexes = [models.Index(fields=["address", "lifted_at"], name="suppression_address")]
-
-    def __str__(self) -> str:
-        return f"{self.address} ({self.scope})"
-
-
-class ReputationHold(models.Model):
-    """Marketing sends are held while this is active; staff resume them."""
-
-    category = models.CharField(max_length=20, choices=Category.choices, default=Category.MARKETING)
-    reason = models.TextField()
-    started_at = models.DateTimeField(auto_now_add=True)
-    resumed_at = models.DateTimeField(null=True, blank=True)
-    resumed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-
-    class Meta:
-        ordering = ["-started_at"]
-
-    def __str__(self) -> str:
-        return f"{self.category} held: {self.reason}"
-
-
-class SenderSettings(models.Model):
-    """A user's own defaults for what they compose: reply-to, a signature, category and priority."""
-
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="email_settings")
-    reply_to = models.EmailField(max_length=254, blank=True)
-    signature = models.TextField(blank=True, help_text="Plain text, appended to the mail you compose.")
-    category = models.CharField(max_length=20, choices=Category.choices, blank=True)
-    priority = models.CharField(max_length=10, choices=Priority.choices, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        verbose_name_plural = "sender settings"
-
-    def __str__(self) -> str:
-        return f"Settings of {self.user_id}"
