@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+import importlib
 import re
-import runpy
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from crm_email import settings as project_settings
+import crm_email
 from crm_email.env import env_bool, env_decimal, env_float, env_int, env_str
 
-SETTINGS_FILE = Path(project_settings.__file__)
+ROOT = Path(crm_email.__file__).parent.parent
+
+
+def settings_afresh(monkeypatch: Any) -> dict[str, Any]:
+    """The settings package evaluated again, its modules too, in this environment; the process's own stay."""
+    for name in [
+        name for name in sys.modules if name == "crm_email.settings" or name.startswith("crm_email.settings.")
+    ]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.delattr(crm_email, "settings", raising=False)
+    return vars(importlib.import_module("crm_email.settings"))
 
 
 def settings_with(monkeypatch: Any, **environ: str) -> dict[str, Any]:
@@ -22,7 +33,7 @@ def settings_with(monkeypatch: Any, **environ: str) -> dict[str, Any]:
         monkeypatch.delenv(name, raising=False)
     for name, value in environ.items():
         monkeypatch.setenv(name, value)
-    return runpy.run_path(str(SETTINGS_FILE), run_name="settings_probe")
+    return settings_afresh(monkeypatch)
 
 
 @pytest.mark.parametrize("value", ["ture", "2", "enabled", "Y"])
@@ -63,11 +74,11 @@ def test_the_readers_accept_what_people_write() -> None:
 
 def test_the_example_environment_file_runs_as_it_is(monkeypatch: Any) -> None:
     """Every variable .env.example names, with its value there, gives a working configuration."""
-    for line in (SETTINGS_FILE.parent.parent / ".env.example").read_text().splitlines():
+    for line in (ROOT / ".env.example").read_text().splitlines():
         if line and not line.startswith("#"):
             name, _, value = line.partition("=")
             monkeypatch.setenv(name, value)
-    configured = runpy.run_path(str(SETTINGS_FILE), run_name="settings_probe")
+    configured = settings_afresh(monkeypatch)
     assert configured["AWS_SES_REGION_ENDPOINT_URL"] == "https://email.us-east-1.amazonaws.com"
     assert configured["EMAIL_BACKEND"] == "emails.ses.SESBackend"
 
@@ -93,8 +104,9 @@ def test_emulation_beside_a_database_url_is_refused_unless_asked_for(monkeypatch
 
 
 def test_every_variable_the_settings_read_is_documented() -> None:
-    read = set(re.findall(r'env_[a-z]+\(\s*"([A-Z0-9_]+)"', SETTINGS_FILE.read_text()))
-    root = SETTINGS_FILE.parent.parent
+    sources = "".join(path.read_text() for path in (ROOT / "crm_email" / "settings").glob("*.py"))
+    read = set(re.findall(r'env_[a-z]+\(\s*"([A-Z0-9_]+)"', sources))
+    root = ROOT
     example = set(re.findall(r"^([A-Z0-9_]+)=", (root / ".env.example").read_text(), re.M))
     readme = set(re.findall(r"`([A-Z][A-Z0-9_]+)`", (root / "README.md").read_text()))
     assert read - example == set()
