@@ -55,7 +55,14 @@ def env_int(name: str, default: int, *, minimum: int | None = None, environ: Env
     return _at_least(name, number, minimum)
 
 
-def env_float(name: str, default: float, *, minimum: float | None = None, environ: Environ | None = None) -> float:
+def env_float(
+    name: str,
+    default: float,
+    *,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    environ: Environ | None = None,
+) -> float:
     value = _raw(name, environ)
     if value is None:
         return default
@@ -65,6 +72,8 @@ def env_float(name: str, default: float, *, minimum: float | None = None, enviro
         raise ImproperlyConfigured(f"{name}={value!r} is not a number.") from None
     if not math.isfinite(number):
         raise ImproperlyConfigured(f"{name}={value!r} is not a finite number.")
+    if maximum is not None and number > maximum:
+        raise ImproperlyConfigured(f"{name}={number} is above its maximum of {maximum}.")
     return _at_least(name, number, minimum)
 
 

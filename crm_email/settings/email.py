@@ -51,6 +51,9 @@ SNS_CERT_TIMEOUT_SECONDS = env_float("SNS_CERT_TIMEOUT_SECONDS", 5.0)
 EMAIL_PACE_SENDS = env_bool("EMAIL_PACE_SENDS", True)
 EMAIL_PACE_USE_SES_QUOTA = env_bool("EMAIL_PACE_USE_SES_QUOTA", True)
 EMAIL_MAX_SEND_RATE = env_float("EMAIL_MAX_SEND_RATE", 0.0)
+# The share of that rate left unused, so the jitter of waking up never puts
+# one call more into a one-second window than SES allows.
+EMAIL_PACE_HEADROOM = env_float("EMAIL_PACE_HEADROOM", 0.01, minimum=0.0, maximum=0.5)
 EMAIL_PACE_REDIS_URL = env_str(
     "EMAIL_PACE_REDIS_URL", CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else ""
 )

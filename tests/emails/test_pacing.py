@@ -114,3 +114,23 @@ def test_a_paced_send_killed_while_it_waits_for_its_slot_resends_nothing_already
     assert message.status == "sent" and message.sent_count == 90
     assert len(ses.sent_messages) == 2  # the first group was not sent again
     assert Event.objects.filter(message=message, type="send").count() == 90
+
+
+def test_the_timeline_keeps_a_headroom_so_no_second_holds_more_than_the_rate(
+    settings: Any, fresh_local_timeline: None
+) -> None:
+    """P5 measured 101 sends in one second at a rate of 100: slots spaced at exactly the rate let the 101st call
+    fall within a second of the first whenever the first woke up later after its slot than the 101st did."""
+    settings.EMAIL_PACE_SENDS = True
+    settings.EMAIL_PACE_USE_SES_QUOTA = False
+    settings.EMAIL_MAX_SEND_RATE = 100
+    settings.EMAIL_PACE_HEADROOM = 0.01
+
+    pacing.send_pace_reserve(recipients=1)
+    first_ends = pacing._local_free_at
+    for _ in range(100):
+        pacing.send_pace_reserve(recipients=1)
+
+    # The 101st slot starts 100 slots of 1/99 s after the first one's start: more than a second later.
+    assert pacing._local_free_at - first_ends == pytest.approx(100 / 99)
+    assert pacing._local_free_at - first_ends > 1.0
