@@ -78,6 +78,9 @@ EMAIL_DATA_MAX_DEPTH = env_int("EMAIL_DATA_MAX_DEPTH", 8, minimum=1)
 # Messages a draining worker claims at once (fewer when the send rate could
 # not send them within half EMAIL_SEND_LEASE_SECONDS).
 EMAIL_DRAIN_BATCH_SIZE = env_int("EMAIL_DRAIN_BATCH_SIZE", 500)
+# Between two messages of its batch, a draining worker looks this often for
+# urgent and high mail queued since, and sends it first (0: before each one).
+EMAIL_DRAIN_URGENT_CHECK_SECONDS = env_float("EMAIL_DRAIN_URGENT_CHECK_SECONDS", 1.0, minimum=0.0)
 # Outcomes of SES calls are written together once the oldest is this old or
 # this many are pending. A real SES call takes longer than the delay, so each
 # is written before the next starts; only fast local backends batch.

@@ -230,6 +230,34 @@ def test_urgent_mail_is_claimed_before_a_bulk_queued_earlier(post_bulk: Any, api
     assert len(claimed) == 5
 
 
+def test_urgent_mail_queued_mid_batch_leaves_before_the_rest_of_the_batch(
+    post_bulk: Any, api: APIClient, ses: Any, settings: Any, monkeypatch: Any
+) -> None:
+    """P5: a draining worker looked for urgent mail only when it claimed its next batch, so with every worker
+    draining, a password reset waited for a whole batch (11.7 s behind 4 workers at 100/s)."""
+    from emails.delivery import send
+
+    settings.EMAIL_DRAIN_BATCH_SIZE = 5
+    settings.EMAIL_DRAIN_URGENT_CHECK_SECONDS = 0  # look between every two messages
+    post_bulk(body(recipients=people(5), priority="low"), run=False)
+    order: list[str] = []
+    real_send = send.ses_send
+
+    def ses_send(*, connection: Any, email: Any) -> str:
+        order.append(email.to[0])
+        if len(order) == 2:  # queued while the worker holds the bulk's batch of 5
+            api.post("/api/email", {"to": "ceo@example.com", "subject": "Reset", "textContent": "!",
+                                    "category": "auth", "priority": "urgent"}, format="json")  # fmt: skip
+        return real_send(connection=connection, email=email)
+
+    monkeypatch.setattr(send, "ses_send", ses_send)
+    email_drain()
+
+    assert order == ["p0@example.com", "p1@example.com", "ceo@example.com",
+                     "p2@example.com", "p3@example.com", "p4@example.com"]  # fmt: skip
+    assert Message.objects.filter(status=MessageStatus.SENT).count() == 6
+
+
 def test_the_log_lists_a_bulks_messages(post_bulk: Any, api: APIClient) -> None:
     bulk_id = post_bulk(body(recipients=people(2)), run=False).json()["data"]["bulkId"]
     api.post("/api/email", {"to": "x@example.com", "subject": "Other", "textContent": "!", "category": "auth"},
@@ -285,3 +313,15 @@ def test_analytics_of_one_bulk(post_bulk: Any, api: APIClient, ses: Any) -> None
     rates = api.get(f"/api/email/analytics?bulkId={bulk_id}").json()["data"]["rates"]
     assert rates["sent"] == 3
     assert api.get("/api/email/analytics?bulkId=nope").status_code == 400
+
+
+def test_a_draining_worker_looks_for_urgent_mail_once_per_interval() -> None:
+    from emails.delivery.send import UrgentWatch
+
+    now = [100.0]
+    watch = UrgentWatch(every=1.0, clock=lambda: now[0])
+    looks = []
+    for step in range(25):  # 2.5 s of messages, 0.1 s each
+        now[0] = 100.0 + step * 0.1
+        looks.append(watch.due())
+    assert [i for i, looked in enumerate(looks) if looked] == [10, 20]
