@@ -233,8 +233,10 @@ def phase_accept(n: int, profile: bool) -> None:
         "personalised": sample.get("subject") == "Your statement #7 is ready, Reader 7"
         and "Hello Reader 7," in sample.get("html_body", "")
         and "AC-7" in sample.get("text_body", ""),
-        # (css-inline writes the apostrophe back as a character; & must stay escaped.)
-        "variables escaped in HTML": "Hello O'Brien &amp; &lt;Co&gt; 10," in escaped,
+        # (Inlined per message, css-inline writes the apostrophe back as a character; inlined once into the
+        # source, Django's &#x27; stays. Either way & and < must stay escaped.)
+        "variables escaped in HTML": any(f"Hello O{q}Brien &amp; &lt;Co&gt; 10," in escaped for q in ("'", "&#x27;"))
+        and "<Co>" not in escaped,
     }
     _emit(
         {
