@@ -155,6 +155,9 @@ def _converter(field: Field[Any, Any]) -> Any:
     if isinstance(field, JSONField):
         encoder = field.encoder
         return lambda value: json.dumps(value, cls=encoder)
-    if isinstance(field, DateTimeField) and connection.vendor == "postgresql":
-        return lambda value: value
+    if isinstance(field, DateTimeField):
+        if connection.vendor == "postgresql":
+            return lambda value: value
+        zone = connection.timezone  # SQLite keeps the text of the naive time in the connection's zone, as Django does
+        return lambda value: str(value.astimezone(zone).replace(tzinfo=None))
     return lambda value: field.get_db_prep_save(value, connection)

@@ -13,6 +13,7 @@ string `Template.render` gives. Any other template (a tag, a filter) is
 
 from __future__ import annotations
 
+from html import escape as html_escape
 from typing import Any
 
 from django.template import Context, Template, Variable, VariableDoesNotExist
@@ -67,5 +68,8 @@ class Pieces:
                 value = part.resolve(scope) if part.lookups and part.lookups[0] in scope else self._invalid
             except VariableDoesNotExist:
                 value = self._invalid
-            out.append(str(render_value_in_context(value, context)))
+            if type(value) is str:  # most data: what render_value_in_context does to a plain str, without its calls
+                out.append(html_escape(value) if autoescape else value)
+            else:
+                out.append(str(render_value_in_context(value, context)))
         return "".join(out)
