@@ -2,13 +2,15 @@
 
 One line per SES call that "went out", written with O_APPEND by the worker process itself, so a test that kills
 the worker with SIGKILL still knows every call it made: what was sent twice is what appears twice. Sends
-nothing; `RECORDING_SEND_SECONDS` makes each call take that long, so a kill lands mid-drain.
+nothing; each call answers an SES MessageId of its own as django-ses does (so the database shows which calls'
+outcomes were written); `RECORDING_SEND_SECONDS` makes each call take that long.
 """
 
 from __future__ import annotations
 
 import os
 import time
+import uuid
 from collections.abc import Sequence
 
 from django.core.mail import EmailMessage
@@ -39,4 +41,5 @@ class RecordingBackend(BaseEmailBackend):
                 os.write(descriptor, f"{_message_id(message)}\n".encode())
             finally:
                 os.close(descriptor)
+            message.extra_headers["message_id"] = f"recorded-{uuid.uuid4()}"
         return len(email_messages)
