@@ -8,10 +8,12 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import psycopg
 import pytest
 import requests
 import responses
 from django.core.cache import cache
+from django.db import connection
 
 from emails.exceptions import SnsRejected, SnsUnavailable
 from emails.models import InboundNotification
@@ -496,3 +498,39 @@ def test_post_sns_signs_and_posts_an_ses_event_beside_moto(ses: Any, post_sns: A
     assert response.status_code == 200
     assert InboundNotification.objects.get().topic_arn == TOPIC_ARN
     assert response.sns_requests == [CERT_URL]
+
+
+# In production the webhook runs in autocommit (no transaction around the request), where the INSERT is also
+# the connection's health check: these run it so, and the drain it schedules runs at once (no broker in tests).
+@pytest.mark.django_db(transaction=True)
+def test_in_autocommit_a_notification_is_stored_once_and_applied_and_a_replay_stores_nothing(
+    host: responses.RequestsMock, client: Any
+) -> None:
+    envelope = sns_envelope(EVENT)
+
+    first = client.post(WEBHOOK, json.dumps(envelope), content_type="text/plain; charset=UTF-8")
+    again = client.post(WEBHOOK, json.dumps(envelope), content_type="text/plain; charset=UTF-8")
+
+    assert (first.status_code, again.status_code) == (200, 200)
+    stored = InboundNotification.objects.get()
+    assert stored.sns_message_id == envelope["MessageId"]
+    assert stored.processed_at is not None  # the drain it scheduled ran
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a server that closes its connections: PostgreSQL")
+def test_a_connection_the_server_closed_since_the_last_request_is_replaced_and_the_message_stored(
+    host: responses.RequestsMock, client: Any
+) -> None:
+    connection.ensure_connection()
+    backend = connection.connection.info.backend_pid
+    params = connection.get_connection_params()
+    with psycopg.connect(**params, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", [backend])
+    envelope = sns_envelope(EVENT)
+
+    response = client.post(WEBHOOK, json.dumps(envelope), content_type="text/plain; charset=UTF-8")
+
+    assert response.status_code == 200, response.content
+    assert connection.connection.info.backend_pid != backend
+    assert InboundNotification.objects.get().sns_message_id == envelope["MessageId"]
