@@ -41,6 +41,22 @@ class StoredObjectChanged(Exception):
     """The object under the key is no longer the one the completion check passed."""
 
 
+class StoredObjectCorrupt(StoredObjectChanged):
+    """The object's bytes failed their authentication (disk encryption): changed, reordered or cut short since written.
+
+    A kind of StoredObjectChanged: whoever pinned the object the completion
+    check saw treats it the same way, and no byte of it is served.
+    """
+
+
+class RangeNotSatisfiable(Exception):
+    """A download asked for a byte range outside the file (HTTP 416)."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(f"The range asked for is outside the file's {size} bytes.")
+        self.size = size
+
+
 class UploadRefused(Exception):
     """The app's own upload endpoint (disk storage) refused a POST, as S3 would."""
 
@@ -51,4 +67,13 @@ class UploadRefused(Exception):
 
 
 class DownloadRefused(Exception):
-    """A signed download URL of the app (disk storage) is invalid, has expired, or its file is gone."""
+    """A signed download URL of the app (disk storage) is invalid, has expired, or its file is gone.
+
+    `code` and `status` are what S3 would answer (AccessDenied, 403, unless
+    the stored bytes themselves fail their check).
+    """
+
+    def __init__(self, reason: str, *, code: str = "AccessDenied", status: int = 403) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.status = status

@@ -23,6 +23,7 @@ from files.exceptions import (
     FileForbidden,
     FileNotFound,
     StoredObjectChanged,
+    StoredObjectCorrupt,
     UploadNotReceived,
     UploadRejected,
 )
@@ -123,10 +124,16 @@ def file_upload_finish(*, user: User | AnonymousUser, file_id: uuid.UUID) -> Fil
             raise UploadRejected(file.failure_reason)
         if file.status == FileStatus.DELETED:
             raise FileNotFound("File not found")
-        info = storage.head(key=file.key)
-        if info is None:
-            raise UploadNotReceived("No upload has reached storage for this file yet.")
-        problem = _upload_problem(file, info)
+        problem: str | None
+        try:
+            info = storage.head(key=file.key)
+        except StoredObjectCorrupt as exc:
+            logger.error("Upload %s failed its integrity check in storage: %s", file.pk, exc)
+            info, problem = storage.ObjectInfo(size=0, etag=""), "The stored file failed its integrity check."
+        else:
+            if info is None:
+                raise UploadNotReceived("No upload has reached storage for this file yet.")
+            problem = _upload_problem(file, info)
         now = timezone.now()
         if problem is None:
             file.status = FileStatus.COMPLETED
@@ -194,8 +201,8 @@ def file_download_url(*, user: User | AnonymousUser, file_id: uuid.UUID) -> Down
     return DownloadLink(url=url, file=file, expires_in=expires_in)
 
 
-def file_disk_download(*, token: str) -> storage.DiskDownload:
-    """The file a signed disk download URL names, open for streaming, while the file may still be downloaded.
+def file_disk_download(*, token: str, range_header: str = "") -> storage.DiskDownload:
+    """The file a signed disk download URL names (or one byte range of it), while the file may still be downloaded.
 
     The URL was issued for an hour; a file deleted (or expired) since is
     refused at once, as a presigned S3 URL cannot be (its object stays
@@ -208,7 +215,7 @@ def file_disk_download(*, token: str) -> storage.DiskDownload:
     )
     if not usable.exists():
         raise DownloadRefused("The file is no longer available.")
-    return storage.disk_download_open(grant=grant)
+    return storage.disk_download_open(grant=grant, range_header=range_header)
 
 
 def file_delete(*, user: User | AnonymousUser, file_id: uuid.UUID) -> File:
@@ -277,6 +284,41 @@ def files_purge(*, now: datetime | None = None, progress: Callable[[int, int], N
     if due:
         logger.info("Purged %d deleted file(s) and %d abandoned upload(s) from storage.", deleted, abandoned)
     return PurgeResult(deleted=deleted, abandoned=abandoned)
+
+
+# --- Sealing files on disk -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SealResult:
+    sealed: int  # rewritten under FILE_ENCRYPTION_KEY: plain before, or under an older key
+    damaged: list[str]  # keys whose bytes failed their check: left as they are
+
+
+def files_seal_candidates() -> QuerySet[File]:
+    """Files whose objects are still stored, and no longer written to (an upload in flight is left alone)."""
+    return File.objects.filter(purged_at__isnull=True, status__in=[FileStatus.COMPLETED, FileStatus.DELETED])
+
+
+def files_seal(*, progress: Callable[[int, int], None] | None = None) -> SealResult:
+    """Seal every stored file that is plain or sealed with an older key with the current one (disk storage).
+
+    After it, the previous keys can go, and FILE_ENCRYPTION_ALLOW_PLAIN can be
+    turned off. A file that fails its check is reported and left alone.
+    """
+    keys = list(files_seal_candidates().order_by("created_at").values_list("key", flat=True))
+    sealed, damaged = 0, []
+    for done, key in enumerate(keys, start=1):
+        try:
+            sealed += storage.reseal(key=key)
+        except StoredObjectCorrupt as exc:
+            logger.error("Not sealed: %s", exc)
+            damaged.append(key)
+        if progress is not None:
+            progress(done, len(keys))
+    if sealed or damaged:
+        logger.info("Sealed %d stored file(s); %d failed their check.", sealed, len(damaged))
+    return SealResult(sealed=sealed, damaged=damaged)
 
 
 # --- Bytes the app already holds ----------------------------------------------

@@ -8,6 +8,7 @@ serves a signed, expiring GET.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import Any
 from xml.sax.saxutils import escape
@@ -29,11 +30,20 @@ from django.views.decorators.http import require_http_methods
 from core.http import query_without_blanks
 from files import storage
 from files.choices import ALLOWED_CONTENT_TYPES, FileCategory, FileStatus
-from files.exceptions import DownloadRefused, FileForbidden, FileNotFound, UploadRefused
+from files.exceptions import (
+    DownloadRefused,
+    FileForbidden,
+    FileNotFound,
+    RangeNotSatisfiable,
+    StorageUnavailable,
+    UploadRefused,
+)
 from files.queries import FileQuerySerializer
 from files.selectors import VIEW_ALL_PERMISSION, file_departments, file_for_removal, file_list
 from files.services import file_delete, file_disk_download, file_download_url
 from files.usage import UNUSED, file_usage
+
+logger = logging.getLogger(__name__)
 
 
 class FileListView(LoginRequiredMixin, View):
@@ -143,12 +153,25 @@ def disk_upload(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def disk_download(request: HttpRequest, token: str) -> HttpResponseBase:
+    # One range, as S3 serves; with If-Range the whole file, since these
+    # answers carry no validator that it could match.
+    range_header = "" if "If-Range" in request.headers else request.headers.get("Range", "")
     try:
-        found = file_disk_download(token=token)
+        found = file_disk_download(token=token, range_header=range_header)
     except DownloadRefused as exc:
-        return _s3_style_error("AccessDenied", str(exc), 403)
-    response = FileResponse(found.handle, content_type=found.content_type)
+        return _s3_style_error(exc.code, str(exc), exc.status)
+    except RangeNotSatisfiable as exc:
+        refused = _s3_style_error("InvalidRange", "The requested range is not satisfiable.", 416)
+        refused["Content-Range"] = f"bytes */{exc.size}"
+        return refused
+    except StorageUnavailable as exc:
+        logger.error("A disk download could not be served: %s", exc)
+        return _s3_style_error("ServiceUnavailable", exc.public_message, 503)
+    response = FileResponse(found.handle, content_type=found.content_type, status=206 if found.partial else 200)
     response["Content-Disposition"] = storage.content_disposition(found.filename)
-    response["Content-Length"] = str(found.size)
+    response["Content-Length"] = str(found.length)
+    response["Accept-Ranges"] = "bytes"
+    if found.partial:
+        response["Content-Range"] = f"bytes {found.start}-{found.start + found.length - 1}/{found.size}"
     response["Cache-Control"] = "private, no-store"
     return response

@@ -5,7 +5,9 @@ set, files.storage.s3) or Django's FileSystemStorage (the embedded default,
 files.storage.disk). Both offer the same flow: a presigned POST the browser
 sends the file to, a look at the object afterwards, streaming reads and
 short-lived download URLs. Nothing outside this package knows which storage
-is in use.
+is in use. Both keep files encrypted at rest: S3 by server-side encryption
+(FILE_S3_SSE), disk by the app's own seal (files.storage.sealed) when
+FILE_ENCRYPTION_KEY is set.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ __all__ = [
     "presign_download",
     "presign_upload",
     "read_range",
+    "reseal",
     "save",
     "storage_location",
 ]
@@ -92,6 +95,14 @@ def save(*, key: str, content: bytes, content_type: str) -> ObjectInfo:
     return _backend().save(key, content, content_type)
 
 
+def reseal(*, key: str) -> bool:
+    """Seal the object with FILE_ENCRYPTION_KEY if it is plain or sealed with an older key (disk); whether it was.
+
+    StoredObjectCorrupt when its bytes fail their check on the way.
+    """
+    return _backend().reseal(key)
+
+
 def delete(*, key: str) -> None:
     """Remove the object; nothing happens when there is none."""
     _backend().delete(key)
@@ -122,9 +133,13 @@ def disk_download_grant(*, token: str) -> DownloadGrant:
     return disk.download_grant(token)
 
 
-def disk_download_open(*, grant: DownloadGrant) -> DiskDownload:
-    """The granted file, open for streaming; DownloadRefused when it is gone."""
+def disk_download_open(*, grant: DownloadGrant, range_header: str = "") -> DiskDownload:
+    """The granted file (or the byte range `range_header` asks for), open for streaming.
+
+    DownloadRefused when it is gone or its stored bytes fail their check;
+    RangeNotSatisfiable when the range lies outside it.
+    """
     backend = _backend()
     if not isinstance(backend, DiskBackend):
         raise DownloadRefused("Downloads come straight from S3, not through this app.")
-    return disk.download_open(backend, grant)
+    return disk.download_open(backend, grant, range_header)

@@ -3,11 +3,18 @@
 The views behind those URLs (files/views.py) call `disk_upload_receive` and
 `disk_download_grant` here, which enforce what an S3 POST policy and a
 presigned GET would: the key, the type, the size, the expiry.
+
+With FILE_ENCRYPTION_KEY set, every file written here is sealed
+(files.storage.sealed) as it streams in, and read back through the same
+format: sizes, checksums, ranges and downloads are of the plaintext. Files
+written before the key was set stay plain and are read as they are.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
+import logging
 import os
 import time
 import uuid
@@ -22,8 +29,21 @@ from django.core.files.uploadhandler import FileUploadHandler
 from django.http import HttpRequest
 from django.urls import reverse
 
-from files.exceptions import DownloadRefused, StoredObjectMissing, UploadRefused
+from files.exceptions import DownloadRefused, StoredObjectCorrupt, StoredObjectMissing, UploadRefused
 from files.storage.protocol import CHUNK_SIZE, ObjectInfo, UploadTarget
+from files.storage.ranges import RangeReader, byte_range
+from files.storage.sealed import (
+    HEADER_SIZE,
+    MAGIC,
+    SEGMENT_SIZE,
+    Keyring,
+    SealedReader,
+    SealedWriter,
+    is_sealed,
+    read_all,
+)
+
+logger = logging.getLogger(__name__)
 
 _UPLOAD_SALT = "files.storage.disk-upload"
 _DOWNLOAD_SALT = "files.storage.disk-download"
@@ -32,8 +52,13 @@ _DOWNLOAD_SALT = "files.storage.disk-download"
 class DiskBackend:
     """Django's FileSystemStorage under MEDIA_ROOT; URLs are signed, expiring views of the app."""
 
-    def __init__(self, storage: FileSystemStorage) -> None:
+    def __init__(self, storage: FileSystemStorage, keyring: Keyring | None = None) -> None:
         self.storage = storage
+        self.keyring = keyring or Keyring.of(
+            settings.FILE_ENCRYPTION_KEY,
+            settings.FILE_ENCRYPTION_PREVIOUS_KEYS,
+            plain_readable=settings.FILE_ENCRYPTION_ALLOW_PLAIN,
+        )
 
     def path(self, key: str) -> str:
         # FileSystemStorage.path refuses any name that leaves MEDIA_ROOT.
@@ -50,42 +75,104 @@ class DiskBackend:
             url=reverse("files:disk-upload", args=[token]), fields={"key": key, "Content-Type": content_type}
         )
 
-    def head(self, key: str) -> ObjectInfo | None:
+    def opened(self, key: str, *, verify_ends: bool = True, allow_plain: bool = False) -> tuple[IO[bytes], int]:
+        """The file's plaintext, open for reading, and its size; StoredObjectMissing when there is none.
+
+        A sealed file is decrypted as it is read (StoredObjectCorrupt on the
+        first segment that fails its check); a plain one is the file itself,
+        if plain files are still read (or `allow_plain`: to seal one).
+        """
         try:
-            with open(self.path(key), "rb") as handle:
-                digest = hashlib.file_digest(handle, lambda: hashlib.md5(usedforsecurity=False))
-                size = handle.tell()
-        except FileNotFoundError:
+            raw = open(self.path(key), "rb")
+        except FileNotFoundError as exc:
+            raise StoredObjectMissing(key) from exc
+        try:
+            if not is_sealed(raw.read(len(MAGIC))):
+                if not (allow_plain or self.keyring.plain_readable):
+                    raise StoredObjectCorrupt(f"{key} is not sealed, and FILE_ENCRYPTION_ALLOW_PLAIN is false.")
+                raw.seek(0)
+                return raw, os.fstat(raw.fileno()).st_size
+            raw.seek(0)
+            plain = SealedReader(raw, self.keyring, name=key, verify_ends=verify_ends)
+        except BaseException:
+            raw.close()
+            raise
+        return io.BufferedReader(plain, buffer_size=SEGMENT_SIZE), plain.size
+
+    def head(self, key: str) -> ObjectInfo | None:
+        # Reading a sealed file whole also authenticates every segment of it.
+        try:
+            handle, size = self.opened(key, verify_ends=False)
+        except StoredObjectMissing:
             return None
+        digest = hashlib.md5(usedforsecurity=False)
+        with handle:
+            while chunk := handle.read(SEGMENT_SIZE):
+                digest.update(chunk)
         return ObjectInfo(size=size, etag=digest.hexdigest())
 
     def read_range(self, key: str, start: int, length: int, etag: str) -> bytes:
-        try:
-            with open(self.path(key), "rb") as handle:
-                if start < 0:
-                    handle.seek(0, os.SEEK_END)
-                    handle.seek(max(handle.tell() - length, 0))
-                else:
-                    handle.seek(start)
-                return handle.read(length)
-        except FileNotFoundError as exc:
-            raise StoredObjectMissing(key) from exc
+        # Only the segments of a sealed file that hold the range are decrypted.
+        handle, size = self.opened(key, verify_ends=False)
+        with handle:
+            handle.seek(max(size - length, 0) if start < 0 else start)
+            return read_all(handle, length)
 
     def open_stream(self, key: str, etag: str, version_id: str) -> IO[bytes]:
         # Disk uploads never replace an object (see _publish), so the file the
         # completion check read is the one still there.
-        try:
-            return open(self.path(key), "rb")
-        except FileNotFoundError as exc:
-            raise StoredObjectMissing(key) from exc
+        return self.opened(key)[0]
+
+    def writer(self, path: str) -> IO[bytes] | SealedWriter:
+        """A new file at `path`, sealed when a key is configured."""
+        raw = open(path, "wb")
+        return raw if self.keyring.current is None else SealedWriter(raw, self.keyring.current)
 
     def save(self, key: str, content: bytes, content_type: str) -> ObjectInfo:
         final = self.path(key)
         temp = _temp_path(final)
-        with open(temp, "wb") as handle:
-            handle.write(content)
+        handle = self.writer(temp)
+        try:
+            for at in range(0, len(content), CHUNK_SIZE):
+                handle.write(content[at : at + CHUNK_SIZE])
+        finally:
+            handle.close()
         _publish(temp, final)
         return ObjectInfo(size=len(content), etag=hashlib.md5(content, usedforsecurity=False).hexdigest())
+
+    def reseal(self, key: str) -> bool:
+        """Seal a plain file, or one sealed with an older key, with the current key; whether it was rewritten.
+
+        The plaintext is checked as it is read (StoredObjectCorrupt stops it)
+        and the new file replaces the old one in one rename.
+        """
+        current = self.keyring.current
+        final = self.path(key)
+        try:
+            with open(final, "rb") as raw:
+                header = raw.read(HEADER_SIZE)
+        except FileNotFoundError:
+            return False
+        if current is None or self.keyring.is_current(header):
+            return False
+        temp = _temp_path(final)
+        handle, _ = self.opened(key, allow_plain=True)
+        writer = SealedWriter(open(temp, "wb"), current)
+        try:
+            with handle:
+                while chunk := handle.read(SEGMENT_SIZE):
+                    writer.write(chunk)
+            writer.close()
+        except BaseException:
+            writer.abandon()
+            os.remove(temp)
+            raise
+        if not os.path.exists(final):  # deleted (purged) meanwhile: do not bring it back
+            os.remove(temp)
+            return False
+        os.replace(temp, final)
+        _chmod(final)
+        return True
 
     def delete(self, key: str) -> None:
         try:
@@ -118,6 +205,10 @@ def _publish(temp: str, final: str) -> None:
         raise UploadRefused("An object already exists under this key.", status=409) from None
     os.close(fd)
     os.replace(temp, final)
+    _chmod(final)
+
+
+def _chmod(final: str) -> None:
     mode = settings.FILE_UPLOAD_PERMISSIONS
     if mode is not None:
         os.chmod(final, mode)
@@ -154,12 +245,13 @@ class _DiskUploadHandler(FileUploadHandler):
 
     chunk_size = CHUNK_SIZE
 
-    def __init__(self, request: HttpRequest, grant: _UploadGrant, final: str) -> None:
+    def __init__(self, request: HttpRequest, backend: DiskBackend, grant: _UploadGrant, final: str) -> None:
         super().__init__(request)
+        self.backend = backend
         self.grant = grant
         self.final = final
         self.temp = ""
-        self.handle: IO[bytes] | None = None
+        self.handle: IO[bytes] | SealedWriter | None = None
         self.received = 0
         self.files = 0
 
@@ -169,7 +261,7 @@ class _DiskUploadHandler(FileUploadHandler):
         if field_name != "file" or self.files > 1:
             raise UploadRefused("The form must carry exactly one file, in the field named 'file'.")
         self.temp = _temp_path(self.final)
-        self.handle = open(self.temp, "wb")
+        self.handle = self.backend.writer(self.temp)
 
     def receive_data_chunk(self, raw_data: bytes, start: int) -> None:
         assert self.handle is not None
@@ -186,7 +278,9 @@ class _DiskUploadHandler(FileUploadHandler):
         return UploadedFile(file=None, name=self.file_name, size=file_size)
 
     def cleanup(self) -> None:
-        if self.handle is not None and not self.handle.closed:
+        if isinstance(self.handle, SealedWriter):
+            self.handle.abandon()
+        elif self.handle is not None and not self.handle.closed:
             self.handle.close()
         if self.temp and os.path.exists(self.temp):
             os.remove(self.temp)
@@ -208,7 +302,7 @@ def upload_receive(backend: DiskBackend, request: HttpRequest, token: str) -> No
         raise UploadRefused(
             f"EntityTooLarge: Your proposed upload exceeds the maximum allowed size of {grant.max_size} bytes."
         )
-    handler = _DiskUploadHandler(request, grant, backend.path(grant.key))
+    handler = _DiskUploadHandler(request, backend, grant, backend.path(grant.key))
     request.upload_handlers = [handler]
     try:
         fields, files = request.POST, request.FILES
@@ -238,10 +332,15 @@ class DownloadGrant:
 
 @dataclass(frozen=True)
 class DiskDownload:
+    """A granted file open for streaming: `length` bytes from `start` of its `size`, all of it unless `partial`."""
+
     handle: IO[bytes]
     filename: str
     content_type: str
     size: int
+    length: int
+    start: int = 0
+    partial: bool = False
 
 
 def download_grant(token: str) -> DownloadGrant:
@@ -257,10 +356,35 @@ def download_grant(token: str) -> DownloadGrant:
     return DownloadGrant(key=str(grant["k"]), filename=str(grant["n"]), content_type=str(grant["t"]))
 
 
-def download_open(backend: DiskBackend, grant: DownloadGrant) -> DiskDownload:
+def download_open(backend: DiskBackend, grant: DownloadGrant, range_header: str = "") -> DiskDownload:
+    """The granted file, or the one byte range of it that `range_header` asks for (RangeNotSatisfiable if outside)."""
     try:
-        handle = backend.open_stream(grant.key, "", "")
+        handle, size = backend.opened(grant.key)
     except StoredObjectMissing:
         raise DownloadRefused("The file is no longer stored.") from None
-    size = os.fstat(handle.fileno()).st_size
-    return DiskDownload(handle=handle, filename=grant.filename, content_type=grant.content_type, size=size)
+    except StoredObjectCorrupt as exc:
+        logger.error("Refused to serve %s: %s", grant.key, exc)
+        raise DownloadRefused(
+            "The stored file failed its integrity check; it is not served.", code="InternalError", status=500
+        ) from None
+    found = DiskDownload(
+        handle=handle, filename=grant.filename, content_type=grant.content_type, size=size, length=size
+    )
+    try:
+        wanted = byte_range(range_header, size)
+    except BaseException:
+        handle.close()
+        raise
+    if wanted is None:
+        return found
+    start, length = wanted
+    handle.seek(start)
+    return DiskDownload(
+        handle=io.BufferedReader(RangeReader(handle, length)),
+        filename=grant.filename,
+        content_type=grant.content_type,
+        size=size,
+        start=start,
+        length=length,
+        partial=True,
+    )

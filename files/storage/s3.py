@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import IO, Any, ParamSpec, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
+from django.conf import settings
 
 from files.exceptions import StorageUnavailable, StoredObjectChanged, StoredObjectMissing
 from files.storage.protocol import ObjectInfo, UploadTarget, content_disposition
@@ -15,6 +16,23 @@ from files.storage.protocol import ObjectInfo, UploadTarget, content_disposition
 _client_lock = threading.Lock()
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
+
+
+# The form fields of server-side encryption and the same as put_object's parameters.
+_SSE = "x-amz-server-side-encryption"
+_SSE_KMS_KEY = "x-amz-server-side-encryption-aws-kms-key-id"
+_SSE_PARAMETERS = {_SSE: "ServerSideEncryption", _SSE_KMS_KEY: "SSEKMSKeyId"}
+
+
+def sse_fields() -> dict[str, str]:
+    """The server-side encryption every object is written with (FILE_S3_SSE, FILE_S3_KMS_KEY_ID), as form fields."""
+    mode = str(settings.FILE_S3_SSE)
+    if mode == "none":
+        return {}
+    fields = {_SSE: mode}
+    if mode == "aws:kms" and settings.FILE_S3_KMS_KEY_ID:
+        fields[_SSE_KMS_KEY] = str(settings.FILE_S3_KMS_KEY_ID)
+    return fields
 
 
 def _s3_errors(method: Callable[_P, _R]) -> Callable[_P, _R]:
@@ -64,12 +82,19 @@ class S3Backend:
 
     def presign_upload(self, key: str, content_type: str, max_size: int, expires_in: int) -> UploadTarget:
         # A POST policy, unlike a presigned PUT, can pin the size: S3 refuses
-        # a body outside content-length-range, another key or another type.
+        # a body outside content-length-range, another key or another type,
+        # and a form without the server-side encryption it names (the form
+        # carries it, so the browser sends it as it sends the type).
+        sse = sse_fields()
         post = self.client.generate_presigned_post(
             Bucket=self.storage.bucket_name,
             Key=self._key(key),
-            Fields={"Content-Type": content_type},
-            Conditions=[{"Content-Type": content_type}, ["content-length-range", 1, max_size]],
+            Fields={"Content-Type": content_type, **sse},
+            Conditions=[
+                {"Content-Type": content_type},
+                *({name: value} for name, value in sse.items()),
+                ["content-length-range", 1, max_size],
+            ],
             ExpiresIn=expires_in,
         )
         return UploadTarget(url=post["url"], fields={name: str(value) for name, value in post["fields"].items()})
@@ -135,14 +160,19 @@ class S3Backend:
 
     @_s3_errors
     def save(self, key: str, content: bytes, content_type: str) -> ObjectInfo:
+        encryption = {_SSE_PARAMETERS[name]: value for name, value in sse_fields().items()}
         written = self.client.put_object(
-            Bucket=self.storage.bucket_name, Key=self._key(key), Body=content, ContentType=content_type
+            Bucket=self.storage.bucket_name, Key=self._key(key), Body=content, ContentType=content_type, **encryption
         )
         return ObjectInfo(
             size=len(content),
             etag=str(written.get("ETag", "")).strip('"'),
             version_id=str(written.get("VersionId") or ""),
         )
+
+    def reseal(self, key: str) -> bool:
+        # S3 encrypts every object itself (server-side, and by default since 2023): nothing for the app to seal.
+        return False
 
     @_s3_errors
     def delete(self, key: str) -> None:
