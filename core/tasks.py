@@ -20,6 +20,8 @@ from celery import Task, current_app
 from django.conf import settings
 from django.db import close_old_connections, connections, transaction
 
+from core.observability.context import request_id_bound, request_id_get
+
 logger = logging.getLogger(__name__)
 
 _executor_lock = threading.Lock()
@@ -58,33 +60,39 @@ def _run(name: str, args: tuple[Any, ...], priority: int, countdown: float, queu
     if not settings.TASKS_IN_BACKGROUND:
         task.apply(args=args)
         return
+    # Read here, in the thread that committed: the worker (and a countdown's timer) is another thread.
+    request_id = request_id_get()
     if countdown:
-        timer = threading.Timer(countdown, _submit, args=(task, args, priority))
+        timer = threading.Timer(countdown, _submit, args=(task, args, priority, request_id))
         timer.daemon = True
         timer.start()
     else:
-        _submit(task, args, priority)
+        _submit(task, args, priority, request_id)
 
 
 class _InProcessWorker:
     """One thread running the waiting tasks by priority (0 first), then in the order they came.
 
-    One thread: SQLite has one writer anyway. A password reset queued behind a bulk's drains runs next.
+    One thread: SQLite has one writer anyway. A password reset queued behind a bulk's drains runs next. Each
+    task runs under the request id of the request that scheduled it, as a Celery worker does from its header.
     """
 
     def __init__(self) -> None:
-        self._waiting: queue.PriorityQueue[tuple[int, int, Task[Any, Any], tuple[Any, ...]]] = queue.PriorityQueue()
+        self._waiting: queue.PriorityQueue[tuple[int, int, Task[Any, Any], tuple[Any, ...], str | None]] = (
+            queue.PriorityQueue()
+        )
         self._order = itertools.count()
         self._thread = threading.Thread(target=self._loop, name="task-worker", daemon=True)
         self._thread.start()
 
-    def submit(self, task: Task[Any, Any], args: tuple[Any, ...], priority: int) -> None:
-        self._waiting.put((priority, next(self._order), task, args))
+    def submit(self, task: Task[Any, Any], args: tuple[Any, ...], priority: int, request_id: str | None = None) -> None:
+        self._waiting.put((priority, next(self._order), task, args, request_id))
 
     def _loop(self) -> None:
         while True:
-            _, _, task, args = self._waiting.get()
-            task_run_isolated(task, args)
+            _, _, task, args, request_id = self._waiting.get()
+            with request_id_bound(request_id):
+                task_run_isolated(task, args)
 
 
 _worker: _InProcessWorker | None = None
@@ -98,8 +106,8 @@ def _in_process_worker() -> _InProcessWorker:
         return _worker
 
 
-def _submit(task: Task[Any, Any], args: tuple[Any, ...], priority: int = 5) -> None:
-    _in_process_worker().submit(task, args, priority)
+def _submit(task: Task[Any, Any], args: tuple[Any, ...], priority: int = 5, request_id: str | None = None) -> None:
+    _in_process_worker().submit(task, args, priority, request_id)
 
 
 def task_run_isolated(task: Task[Any, Any], args: tuple[Any, ...] = ()) -> None:

@@ -6,8 +6,12 @@ import os
 
 from celery import Celery
 
+from core.observability.propagation import request_id_signals_connect
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm_email.settings")
 
 app = Celery("crm_email")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# A request's id goes with the tasks it causes (a header), in this process and in the workers.
+request_id_signals_connect()

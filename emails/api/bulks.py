@@ -22,6 +22,7 @@ from core.errors import FieldError
 from core.rest.envelope import PaginationSerializer, envelope_schema, error_responses, ok
 from core.rest.pagination import SeedsPaginated
 from core.rest.shapes import shapes_parse
+from core.rest.throttles import SendThrottle
 from core.spreadsheet import csv_lines
 from emails.accepting import (
     BulkDraft,
@@ -177,10 +178,11 @@ _Page = inline_serializer("BulkPage", {"bulks": BulkSerializer(many=True), "pagi
 class BulkViewSet(SeedsPaginated, viewsets.GenericViewSet[Bulk]):
     items_key = "bulks"
     lookup_value_regex = UUID_PATTERN
+    throttle_classes = [SendThrottle.on("create", "retry_failed")]
 
     @extend_schema(
         request=BulkSendSerializer,
-        responses={202: envelope_schema("BulkAccepted", _Accepted), **error_responses(400, 401, 503)},
+        responses={202: envelope_schema("BulkAccepted", _Accepted), **error_responses(400, 401, 429, 503)},
     )
     def create(self, request: Request) -> Response:
         bulk = bulk_accept(owner=cast(User, request.user), draft=bulk_draft(request.data))
@@ -223,7 +225,7 @@ class BulkViewSet(SeedsPaginated, viewsets.GenericViewSet[Bulk]):
         return self._change(request, pk, bulk_cancel, "cancelled")
 
     @extend_schema(request=None, responses={200: envelope_schema("Bulk", BulkSerializer),
-                                            **error_responses(401, 403, 404, 409)})  # fmt: skip
+                                            **error_responses(401, 403, 404, 409, 429)})  # fmt: skip
     @action(detail=True, methods=["post"], url_path="retry-failed")
     def retry_failed(self, request: Request, pk: str) -> Response:
         return self._change(request, pk, bulk_retry_failed, "queued again")

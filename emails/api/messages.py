@@ -20,6 +20,7 @@ from core.errors import ValidationFailed
 from core.rest.envelope import PaginationSerializer, envelope_schema, error_responses, ok
 from core.rest.pagination import SeedsPaginated
 from core.rest.shapes import shapes_parse
+from core.rest.throttles import SendThrottle
 from emails.accepting import email_cancel, email_queue, email_reschedule, email_resend
 from emails.api.serializers import (
     EmailQueuedSerializer,
@@ -60,6 +61,7 @@ _EmailPage = inline_serializer(
 class MessageViewSet(SeedsPaginated, viewsets.GenericViewSet[Message]):
     items_key = "emails"
     lookup_value_regex = UUID_PATTERN
+    throttle_classes = [SendThrottle.on("create", "resend")]
 
     @extend_schema(
         request=EmailSendSerializer,
@@ -67,7 +69,7 @@ class MessageViewSet(SeedsPaginated, viewsets.GenericViewSet[Message]):
         responses={
             201: envelope_schema("EmailQueued", EmailQueuedSerializer),
             200: envelope_schema("EmailReplayed", EmailQueuedSerializer),
-            **error_responses(400, 401, 409, 503),
+            **error_responses(400, 401, 409, 429, 503),
         },
     )
     def create(self, request: Request) -> Response:
@@ -137,7 +139,7 @@ class MessageViewSet(SeedsPaginated, viewsets.GenericViewSet[Message]):
         request=ResendSerializer,
         responses={
             201: envelope_schema("EmailQueued", EmailQueuedSerializer),
-            **error_responses(400, 401, 403, 404, 409),
+            **error_responses(400, 401, 403, 404, 409, 429),
         },
     )
     @action(detail=True, methods=["post"])

@@ -21,6 +21,7 @@ from core.errors import FieldError, ValidationFailed
 from core.rest.envelope import envelope_schema, error_responses, ok
 from core.rest.permissions import action_permissions
 from core.rest.shapes import shapes_parse
+from core.rest.throttles import SendThrottle
 from emails.accepting import template_test_send
 from emails.api.serializers import EmailQueuedSerializer, queued_data
 from emails.choices import Category
@@ -128,6 +129,7 @@ class TemplateViewSet(viewsets.ViewSet):
 
     lookup_field = "slug"
     lookup_value_regex = SLUG_PATTERN
+    throttle_classes = [SendThrottle.on("test")]
     permission_classes = [
         IsAuthenticated,
         action_permissions(
@@ -204,7 +206,10 @@ class TemplateViewSet(viewsets.ViewSet):
 
     @extend_schema(
         request=TemplateDataSerializer,
-        responses={201: envelope_schema("TemplateTest", EmailQueuedSerializer), **error_responses(400, 401, 403, 404)},
+        responses={
+            201: envelope_schema("TemplateTest", EmailQueuedSerializer),
+            **error_responses(400, 401, 403, 404, 429),
+        },
     )
     @action(detail=True, methods=["post"])
     def test(self, request: Request, slug: str) -> Response:

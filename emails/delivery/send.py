@@ -223,11 +223,19 @@ def _send_groups(connection: BaseEmailBackend, message: Message, batch: Batch, r
             outcome.transient = exc.reason
             return outcome
         except SendPermanentError as exc:
-            logger.warning("SES refused message %s: %s", message.pk, exc.reason)
+            logger.warning("SES refused message %s: %s", message.pk, exc.reason, extra={"message_id": str(message.pk)})
             recorder.record_failed(group, exc.reason)
             outcome.statuses[RecipientStatus.FAILED] += len(group)
             outcome.failure = outcome.failure or exc.reason
             continue
+        # One line per SES call, with both ids: with LOG_FORMAT=json it also carries the request that caused it.
+        logger.info(
+            "SES accepted message %s for %d recipient(s) as %s",
+            message.pk,
+            len(group),
+            ses_id or "-",
+            extra={"message_id": str(message.pk), "ses_message_id": ses_id, "recipients": len(group)},
+        )
         recorder.record_sent(group, ses_id)
         outcome.statuses[RecipientStatus.SENT] += len(group)
     return outcome

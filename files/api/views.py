@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from core.rest.envelope import PaginationSerializer, envelope_schema, error_responses, ok
 from core.rest.pagination import SeedsPaginated
 from core.rest.shapes import shapes_parse
+from core.rest.throttles import UploadThrottle
 from files.api.serializers import FileCompleteSerializer, FileSerializer, FileUploadRequestSerializer
 from files.models import File
 from files.queries import FileQuerySerializer
@@ -63,6 +64,7 @@ _DownloadUrl = inline_serializer(
 class FileViewSet(SeedsPaginated, viewsets.GenericViewSet[File]):
     items_key = "files"
     lookup_value_regex = UUID_PATTERN
+    throttle_classes = [UploadThrottle.on("upload_url", "complete")]
 
     def _file(self, file: File) -> dict[str, Any]:
         return dict(FileSerializer(file, context={"user": self.request.user}).data)
@@ -89,7 +91,7 @@ class FileViewSet(SeedsPaginated, viewsets.GenericViewSet[File]):
 
     @extend_schema(
         request=FileUploadRequestSerializer,
-        responses={201: envelope_schema("UploadUrl", _UploadUrl), **error_responses(400, 401, 503)},
+        responses={201: envelope_schema("UploadUrl", _UploadUrl), **error_responses(400, 401, 429, 503)},
     )
     @action(detail=False, methods=["post"], url_path="upload-url")
     def upload_url(self, request: Request) -> Response:
@@ -125,7 +127,10 @@ class FileViewSet(SeedsPaginated, viewsets.GenericViewSet[File]):
 
     @extend_schema(
         request=FileCompleteSerializer,
-        responses={200: envelope_schema("CompletedFile", _FileData), **error_responses(400, 401, 404, 409, 422, 503)},
+        responses={
+            200: envelope_schema("CompletedFile", _FileData),
+            **error_responses(400, 401, 404, 409, 422, 429, 503),
+        },
     )
     @action(detail=False, methods=["post"])
     def complete(self, request: Request) -> Response:
