@@ -91,3 +91,23 @@ class BulkStatus(models.TextChoices):
     PAUSED = "paused", "Paused"
     DONE = "done", "Done"
     CANCELLED = "cancelled", "Cancelled"
+
+
+# Messages done sending: nothing of theirs goes to SES again, so their bodies may be removed (retention).
+# Scheduled, queued, sending, held and paused ones still have to be sent.
+MESSAGE_FINISHED = (
+    MessageStatus.SENT,
+    MessageStatus.DELIVERED,
+    MessageStatus.BOUNCED,
+    MessageStatus.COMPLAINT,
+    MessageStatus.FAILED,
+    MessageStatus.SUPPRESSED,
+    MessageStatus.CANCELLED,
+)
+
+
+class BodyRemoval(models.TextChoices):
+    """Why a message's bodies are gone."""
+
+    RETENTION = "retention", "Kept for EMAIL_BODY_RETENTION_DAYS"
+    ERASURE = "erasure", "A recipient's address was erased"

@@ -15,6 +15,8 @@ SEND_TASK = "emails.tasks.email_send_task"
 DRAIN_TASK = "emails.tasks.email_drain_task"
 SWEEP_TASK = "emails.tasks.email_sweep_task"
 NOTIFICATIONS_TASK = "emails.tasks.notification_process_task"
+# Run by beat only (crm_email/settings/privacy.py names it there).
+RETENTION_TASK = "emails.tasks.email_retention_task"
 
 # Celery priority (0 is served first with the Redis transport's priority
 # order, and by the in-process worker), so urgent and high mail jumps the queue.

@@ -11,7 +11,15 @@ from celery import Task, shared_task
 from django.core.cache import cache
 
 from emails.delivery import email_deliver, email_drain, email_sweep
-from emails.scheduling import DRAIN_TASK, NOTIFICATIONS_TASK, SEND_TASK, SWEEP_TASK, email_send_schedule
+from emails.privacy import retention_run
+from emails.scheduling import (
+    DRAIN_TASK,
+    NOTIFICATIONS_TASK,
+    RETENTION_TASK,
+    SEND_TASK,
+    SWEEP_TASK,
+    email_send_schedule,
+)
 from emails.tracking import DRAIN_SCHEDULED_KEY, notifications_drain, notifications_sweep
 
 
@@ -44,3 +52,9 @@ def notification_process_task(*args: str) -> int:
     # first (see tracking.inbound.notifications_drain_schedule).
     cache.delete(DRAIN_SCHEDULED_KEY)
     return notifications_drain()
+
+
+@shared_task(name=RETENTION_TASK)
+def email_retention_task() -> dict[str, int]:
+    result = retention_run()
+    return {"bodies": result.bodies, "notifications": result.notifications}

@@ -15,4 +15,5 @@ from crm_email.settings.base import *  # noqa: F403
 from crm_email.settings.email import *  # noqa: F403
 from crm_email.settings.files import *  # noqa: F403
 from crm_email.settings.ops import *  # noqa: F403
+from crm_email.settings.privacy import *  # noqa: F403
 from crm_email.settings.tasks import *  # noqa: F403

@@ -132,12 +132,16 @@ def email_resend(*, message: Message, by: User, which: Which, idempotency_key: s
     it is now; suppressions and the sender's identity are checked again, as
     for any send. The caller may change the message (its owner, or
     change_all_messages), so the copy carries the original's attachments,
-    whosever files they are. A message not yet sent is not resent.
+    whosever files they are. A message not yet sent is not resent, nor one whose bodies were removed.
     """
     if message.status in UNSENT:
         raise MessageStateConflict(
             f"This message is {message.get_status_display().lower()}: it has not gone out yet, so a resend would "
             "reach its recipients twice. Cancel it first, or wait until it is sent."
+        )
+    if message.body_removed_at is not None:
+        raise MessageStateConflict(
+            "This message's body was removed (by the retention, or an erasure): there is nothing left to resend."
         )
     plan = resend_recipients(message=message, which=which)
     files = Attachment.objects.filter(message=message).order_by("position")

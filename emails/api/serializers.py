@@ -288,6 +288,12 @@ class MessageDetailSerializer(MessageSummarySerializer):
     sesMessageIds = serializers.SerializerMethodField()
     recipients = RecipientSerializer(many=True)
     events = EventSerializer(many=True)
+    bodyRemovedAt = serializers.DateTimeField(
+        source="body_removed_at", allow_null=True, help_text="When the bodies were removed (then empty), if they were."
+    )
+    bodyRemovedReason = serializers.CharField(
+        source="body_removed_reason", help_text='Why: "retention", "erasure", or empty while the bodies are kept.'
+    )
 
     class Meta(MessageSummarySerializer.Meta):
         fields = [
@@ -300,6 +306,8 @@ class MessageDetailSerializer(MessageSummarySerializer):
             "sesMessageIds",
             "recipients",
             "events",
+            "bodyRemovedAt",
+            "bodyRemovedReason",
         ]
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))

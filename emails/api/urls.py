@@ -5,11 +5,13 @@ from __future__ import annotations
 from django.urls import re_path
 
 from core.rest.routers import OptionalSlashRouter
-from emails.api import analytics, bulks, identities, messages, suppressions, templates, webhook
+from emails.api import analytics, bulks, contacts, identities, messages, suppressions, templates, webhook
 
 router = OptionalSlashRouter()
 router.register("email/analytics", analytics.AnalyticsViewSet, basename="analytics")
 router.register("email/account", analytics.AccountViewSet, basename="account")
+# Before the contact's own route, whose address pattern would take "<address>/export" whole.
+router.register("email/contacts", contacts.ContactPrivacyViewSet, basename="contact-privacy")
 router.register("email/contacts", analytics.ContactViewSet, basename="contact")
 router.register("email/suppressions", suppressions.SuppressionViewSet, basename="suppression")
 router.register("email/reputation/holds", suppressions.ReputationHoldViewSet, basename="reputation-hold")

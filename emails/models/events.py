@@ -20,12 +20,21 @@ class InboundNotification(models.Model):
     received_at = models.DateTimeField(auto_now_add=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
+    # The body was removed (SNS_RAW_RETENTION_DAYS): the row stays, for dedupe and its events.
+    body_removed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-received_at"]
         indexes = [
             models.Index(fields=["-received_at"], name="inbound_received"),
             models.Index(fields=["processed_at"], name="inbound_processed"),
+            # The retention reads processed bodies still kept, oldest first. Stored rows are unprocessed, so the
+            # webhook's INSERT writes nothing here; a row enters once applied and leaves when its body goes.
+            models.Index(
+                fields=["received_at"],
+                condition=models.Q(processed_at__isnull=False, body_removed_at__isnull=True),
+                name="inbound_body_kept",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -59,6 +68,12 @@ class Event(models.Model):
             models.Index(fields=["message", "occurred_at"], name="event_message_time"),
             models.Index(fields=["type", "-occurred_at"], name="event_type_time"),
             models.Index(fields=["ses_message_id"], name="event_ses_id"),
+            # An address's events are found through its recipients; those no recipient of ours matched (SES
+            # naming an address we never sent to) by this, which only they enter: an export or an erasure
+            # reads no whole table, and the events the pipeline matches cost it nothing.
+            models.Index(
+                fields=["address"], condition=models.Q(recipient__isnull=True), name="event_unmatched_address"
+            ),
         ]
         constraints = [
             # Re-processing a stored notification appends nothing twice. Only

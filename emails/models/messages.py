@@ -11,6 +11,8 @@ from django.db import models
 from django.db.models.functions import Coalesce
 
 from emails.choices import (
+    MESSAGE_FINISHED,
+    BodyRemoval,
     BulkStatus,
     Category,
     MessageStatus,
@@ -111,6 +113,11 @@ class Message(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # The bodies (and the template data) were removed: by the retention, or
+    # when a recipient's address was erased. The message, its recipients,
+    # events and cost stay.
+    body_removed_at = models.DateTimeField(null=True, blank=True)
+    body_removed_reason = models.CharField(max_length=10, choices=BodyRemoval.choices, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -143,14 +150,30 @@ class Message(models.Model):
             models.Index(fields=["resent_from"], condition=models.Q(resent_from__isnull=False), name="msg_resent_from"),
             # Analytics cut mail by the day it was sent (created, if it never was).
             models.Index(Coalesce("sent_at", "created_at"), name="msg_activity"),
+            # The retention reads finished messages still holding their bodies, oldest first: a message enters
+            # this index when it finishes and leaves it when its bodies go, so a run reads only what it removes,
+            # however many were removed before.
+            models.Index(
+                Coalesce("sent_at", "created_at"),
+                condition=models.Q(status__in=MESSAGE_FINISHED, body_removed_at__isnull=True),
+                name="msg_body_kept",
+            ),
         ]
         permissions = [
             ("view_all_messages", "Can see every user's messages"),
             ("change_all_messages", "Can cancel, reschedule and resend every user's messages"),
+            ("erase_contact", "Can erase an address from every message, event and suppression"),
         ]
 
     def __str__(self) -> str:
         return f"{self.subject} ({self.id})"
+
+    @property
+    def body_kept_days(self) -> int | None:
+        """How many days after it was sent (or created) its bodies were removed; None while it has them."""
+        if self.body_removed_at is None:
+            return None
+        return (self.body_removed_at - (self.sent_at or self.created_at)).days
 
 
 class Recipient(models.Model):

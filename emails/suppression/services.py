@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from emails.choices import SUPPRESSION_SCOPE_ALL, SUPPRESSION_SCOPES
 from emails.models import Event, Suppression
+from emails.pseudonyms import pseudonyms_of
 
 SCOPES = frozenset(value for value, _ in SUPPRESSION_SCOPES)
 
@@ -50,11 +51,15 @@ class SuppressionList:
 
     @classmethod
     def of(cls, addresses: Iterable[str]) -> SuppressionList:
+        """In one indexed query, matching each address as it is and as it was erased (emails.pseudonyms): an erased,
+        suppressed address is never mailed again."""
         wanted = {address.lower() for address in addresses}
+        erased = pseudonyms_of(wanted)
         by_address: dict[str, list[Suppression]] = defaultdict(list)
         if wanted:
-            for s in Suppression.objects.filter(address__in=wanted, lifted_at__isnull=True).order_by("created_at"):
-                by_address[s.address].append(s)
+            rows = Suppression.objects.filter(address__in=wanted | set(erased), lifted_at__isnull=True)
+            for s in rows.order_by("created_at"):
+                by_address[erased.get(s.address, s.address)].append(s)
         return cls(by_address=dict(by_address))
 
     def matching(self, address: str, category: str) -> Suppression | None:

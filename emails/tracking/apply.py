@@ -40,6 +40,7 @@ from emails.outcomes import (
 )
 from emails.suppression import reputation_check, suppression_add
 from emails.tracking.advance import Advance, recipients_advance
+from emails.tracking.erased import erased_events_hide
 from emails.tracking.parse import ParsedEvent, notification_events, storable
 from emails.tracking.sns import sns_subscription_confirm
 
@@ -148,6 +149,8 @@ def _apply(notifications: list[InboundNotification]) -> Confirmations:
         notification.processed_at = now
 
     recipients = _match(e for _, e in parsed)
+    # SES names an erased address in the clear: such events are kept under its hash (tracking.erased).
+    parsed = erased_events_hide(parsed, recipients)
     rows: list[Event] = []
     advances: dict[int, Advance] = defaultdict(Advance)
     suppressions: list[tuple[InboundNotification, ParsedEvent, Recipient | None]] = []

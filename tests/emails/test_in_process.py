@@ -57,7 +57,9 @@ def test_the_in_process_beat_sweeps_a_message_left_sending(user: Any, ses: Any, 
 
 def test_the_schedule_runs_every_task_of_celery_beat(settings: Any) -> None:
     beat = scheduler.Scheduler(settings.CELERY_BEAT_SCHEDULE, clock=Clock())
-    assert {name for name, _ in beat.entries} == {"emails.tasks.email_sweep_task", "files.tasks.files_purge_task"}
+    assert {name for name, _ in beat.entries} == {
+        "emails.tasks.email_sweep_task", "files.tasks.files_purge_task", "emails.tasks.email_retention_task"
+    }  # fmt: skip
 
 
 @pytest.fixture

@@ -69,7 +69,8 @@ class Command(BaseCommand):
     def _select(self, options: dict[str, Any]) -> QuerySet[InboundNotification]:
         if not (options["since"] or options["ids"] or options["unprocessed"] or options["all"]):
             raise CommandError("Say which notifications: --since, --id, --unprocessed or --all.")
-        notifications = InboundNotification.objects.all()
+        # A body the retention removed has nothing left to apply (SNS_RAW_RETENTION_DAYS).
+        notifications = InboundNotification.objects.filter(body_removed_at__isnull=True)
         if options["since"]:
             try:
                 notifications = notifications.filter(received_at__gte=_moment(options["since"]))
