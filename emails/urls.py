@@ -28,6 +28,7 @@ urlpatterns = [
     path("emails/export.csv", log.log_export, name="export"),
     path("emails/<uuid:message_id>", message.DetailView.as_view(), name="detail"),
     path("emails/<uuid:message_id>/live", message.LiveView.as_view(), name="message-live"),
+    path("emails/<uuid:message_id>/html", message.BodyView.as_view(), name="message-html"),
     path("emails/<uuid:message_id>/cancel", actions.CancelView.as_view(), name="cancel"),
     path("emails/<uuid:message_id>/reschedule", actions.RescheduleView.as_view(), name="reschedule"),
     path("emails/<uuid:message_id>/resend", actions.ResendView.as_view(), name="resend"),

@@ -16,4 +16,5 @@ from crm_email.settings.email import *  # noqa: F403
 from crm_email.settings.files import *  # noqa: F403
 from crm_email.settings.ops import *  # noqa: F403
 from crm_email.settings.privacy import *  # noqa: F403
+from crm_email.settings.security import *  # noqa: F403
 from crm_email.settings.tasks import *  # noqa: F403

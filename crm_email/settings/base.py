@@ -1,4 +1,4 @@
-"""Django itself: the key, hosts, apps, middleware, templates, database, auth, static files, cookies, cache, logs."""
+"""Django itself: the key, hosts, apps, middleware, templates, database, auth, static files, cache, logs."""
 
 from __future__ import annotations
 
@@ -52,6 +52,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # django-csp's, with the storage's upload origin (crm_email/settings/security.py has the policy).
+    "crm_email.content_policy.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "crm_email.urls"
@@ -79,6 +81,9 @@ DATABASES = {
         env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
         conn_health_checks=True,
+        # Behind pgbouncer in transaction mode a cursor cannot outlive its
+        # transaction, and .iterator() (the CSV exports) would open one that does.
+        disable_server_side_cursors=env_bool("DATABASE_DISABLE_SERVER_SIDE_CURSORS", False),
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -115,12 +120,6 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
 MEDIA_URL = "media/"
-
-SESSION_COOKIE_HTTPONLY = True
-CSRF_COOKIE_HTTPONLY = False  # the composer's fetch() reads it for API calls
-SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", False)
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-X_FRAME_OPTIONS = "SAMEORIGIN"  # the sandboxed HTML preview is an iframe of ours
 
 CACHES = {
     "default": (

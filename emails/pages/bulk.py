@@ -18,8 +18,10 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.decorators import method_decorator
 from django.views import View
 
+from core.content_policy import csp_preview_styles
 from core.errors import Conflict, ValidationFailed
 from core.text import uuid_parse
 from emails.accepting import (
@@ -122,6 +124,7 @@ def bulk_page_draft(data: QueryDict) -> BulkDraft:
     )
 
 
+@method_decorator(csp_preview_styles, name="dispatch")  # its preview: an email's style attributes
 class BulkListView(LoginRequiredMixin, View):
     template_name = "emails/bulk_list.html"
 

@@ -20,8 +20,10 @@ from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.decorators import method_decorator
 from django.views import View
 
+from core.content_policy import csp_preview_styles
 from core.errors import FieldError, ValidationFailed
 from core.text import uuid_parse
 from emails.accepting import (
@@ -125,6 +127,7 @@ def _senders() -> list[str]:
     return suggestions
 
 
+@method_decorator(csp_preview_styles, name="dispatch")  # its preview: an email's style attributes
 class ComposeView(LoginRequiredMixin, View):
     template_name = "emails/compose.html"
 

@@ -2,6 +2,12 @@
 
 While the message is in flight the page asks for its changing parts again
 every PAGES_LIVE_POLL_SECONDS (htmx), and stops once nothing is pending.
+
+The HTML body is shown sanitised in a sandboxed srcdoc iframe, which
+inherits the page's CSP: images only from here or data: URLs, so opening a
+message tells no sender it was opened. "Load remote images" shows the page
+again with the body framed from BodyView instead, whose own policy allows
+images from anywhere and still nothing else.
 """
 
 from __future__ import annotations
@@ -16,8 +22,10 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.decorators import method_decorator
 from django.views import View
 
+from core.content_policy import csp_preview_styles, csp_remote_images_body
 from core.http import query_without_blanks
 from emails.accepting import UNSENT, retryable
 from emails.choices import RecipientStatus
@@ -33,11 +41,13 @@ from emails.selectors import (
     email_rate_wait,
     email_resends,
 )
-from emails.templating import html_sanitise
+from emails.templating import html_remote_images, html_sanitise
 
 RECIPIENTS_PER_PAGE = 50
 # The poll's parameter holding what the page last announced.
 SAID = "said"
+# The page's parameter asking for the HTML body with its remote images (IMAGES=REMOTE).
+IMAGES, REMOTE = "images", "remote"
 
 
 @dataclass(frozen=True)
@@ -98,14 +108,35 @@ def message_context(request: HttpRequest, message: Message) -> dict[str, Any]:
     }
 
 
+@method_decorator(csp_preview_styles, name="dispatch")  # the HTML preview: an email's style attributes
 class DetailView(LoginRequiredMixin, View):
     template_name = "emails/detail.html"
 
     def get(self, request: HttpRequest, message_id: uuid.UUID) -> HttpResponse:
         message = _message(request, message_id)
         context = message_context(request, message)
-        context["html_preview"] = html_sanitise(message.html_body) if message.html_body else ""
+        html = html_sanitise(message.html_body) if message.html_body else ""
+        remote = html_remote_images(html)
+        context["html_preview"] = html
+        context["remote_images"] = remote
+        context["remote_images_shown"] = remote and request.GET.get(IMAGES) == REMOTE
+        # The page's own query (its recipient filter and page), kept by the form that shows or blocks the images.
+        query = query_without_blanks(request.GET)
+        context["images_keep"] = [(k, v) for k, values in query.lists() if k not in (IMAGES, SAID) for v in values]
         return render(request, self.template_name, context)
+
+
+@method_decorator(csp_remote_images_body, name="dispatch")
+class BodyView(LoginRequiredMixin, View):
+    """The sanitised HTML body with its remote images, for the iframe of the message page that asked for them."""
+
+    def get(self, request: HttpRequest, message_id: uuid.UUID) -> HttpResponse:
+        message = _message(request, message_id)
+        html = html_sanitise(message.html_body) if message.html_body else ""
+        response = HttpResponse("<!doctype html>\n" + html, content_type="text/html; charset=utf-8")
+        # The image hosts learn nothing of this address (the message's id).
+        response["Referrer-Policy"] = "no-referrer"
+        return response
 
 
 class LiveView(LivePollMixin, View):

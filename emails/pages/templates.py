@@ -20,8 +20,10 @@ from django.contrib.auth.models import User
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.decorators import method_decorator
 from django.views import View
 
+from core.content_policy import csp_preview_styles
 from core.errors import FieldError, ValidationFailed
 from emails.accepting import template_test_send
 from emails.choices import Category
@@ -212,6 +214,7 @@ def editor_render(
     return render(request, "emails/template_edit.html", context, status=status)
 
 
+@method_decorator(csp_preview_styles, name="dispatch")  # its preview: an email's style attributes
 class TemplateNewView(PermissionRequiredMixin, View):
     permission_required = ADD
 
@@ -229,6 +232,7 @@ class TemplateNewView(PermissionRequiredMixin, View):
         return redirect("emails:template-edit", slug=template.slug)
 
 
+@method_decorator(csp_preview_styles, name="dispatch")  # its preview: an email's style attributes
 class TemplateEditView(PermissionRequiredMixin, View):
     def get_permission_required(self) -> Sequence[str]:
         return (VIEW, CHANGE) if self.request.method == "POST" else (VIEW,)
@@ -314,6 +318,7 @@ class TemplateRestoreView(PermissionRequiredMixin, View):
         return redirect("emails:template-edit", slug=template.slug)
 
 
+@method_decorator(csp_preview_styles, name="dispatch")  # its preview: an email's style attributes
 class TemplateTestView(PermissionRequiredMixin, View):
     """A test send of the saved template to oneself; the editor comes back as posted, unsaved edits and all."""
 

@@ -1,12 +1,19 @@
 """The templating wing: stored templates, their versions and variables, and rendering what goes out.
 
 Its interface: `email_render` (what a send's subject and bodies become),
-`html_sanitise` (stored HTML shown to people), and the template services
+`html_sanitise` (stored HTML shown to people) and `html_remote_images`, and the template services
 (`template_save`, `template_restore`, `template_delete`, previews, the
 variables a send must give). It knows no other wing.
 """
 
-from emails.templating.rendering import Compiled, Rendered, email_render, html_sanitise, html_to_text
+from emails.templating.rendering import (
+    Compiled,
+    Rendered,
+    email_render,
+    html_remote_images,
+    html_sanitise,
+    html_to_text,
+)
 from emails.templating.services import (
     TemplateDraft,
     source_preview,
@@ -28,6 +35,7 @@ __all__ = [
     "TemplateDraft",
     "Variable",
     "email_render",
+    "html_remote_images",
     "html_sanitise",
     "html_to_text",
     "source_preview",

@@ -135,6 +135,16 @@ def html_sanitise(html: str) -> str:
     )
 
 
+# An image fetched from elsewhere: an <img src> or a CSS url() in a style attribute, absolute or scheme-relative
+# (the sanitiser has already dropped every other way to load something).
+_REMOTE_IMAGE = re.compile(r"""(?:\bsrc\s*=\s*["']?|url\(\s*(?:&quot;|&#39;|["'])?)\s*(?:https?:)?//""", re.IGNORECASE)
+
+
+def html_remote_images(html: str) -> bool:
+    """Whether sanitised HTML shows images from another host (a tracking pixel, say) once they are allowed."""
+    return bool(_REMOTE_IMAGE.search(html))
+
+
 class Compiled:
     """One template compiled once, to render for many recipients (a bulk send): the same output as `email_render`.
 
