@@ -104,11 +104,26 @@ class MessageAdmin(admin.ModelAdmin):
         "sent_at",
         "text_body",
         "html_body",
+        "body_removed_at",
+        "body_removed_reason",
     ]
     fieldsets = [
         (None, {"fields": ["id", "owner", "status", "status_reason", "subject", "from_email", "reply_to"]}),
         ("Classification", {"fields": ["category", "priority", "client_id", "tags", "custom_data"]}),
-        ("Content", {"fields": ["template", "template_data", "text_body", "html_body"], "classes": ["collapse"]}),
+        (
+            "Content",
+            {
+                "fields": [
+                    "template",
+                    "template_data",
+                    "text_body",
+                    "html_body",
+                    "body_removed_at",
+                    "body_removed_reason",
+                ],
+                "classes": ["collapse"],
+            },
+        ),
         (
             "Delivery",
             {

@@ -16,6 +16,7 @@ from rest_framework.test import APIClient
 from emails.models import Event, InboundNotification, Message, Recipient
 from emails.privacy import message_bodies_remove, notification_bodies_remove, retention_run
 from emails.tasks import email_retention_task
+from tests.factories import UserFactory
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 pytestmark = pytest.mark.django_db
@@ -236,3 +237,12 @@ def test_a_message_whose_body_was_removed_is_not_resent(user: Any) -> None:
     assert response.status_code == 409, response.content
     assert "body was removed" in response.json()["error"]
     assert Message.objects.count() == 1
+
+
+def test_the_admin_shows_when_and_why_the_body_went(user: Any, client: Client) -> None:
+    m = message(user, "delivered", created_days=45, sent_days=45)
+    message_bodies_remove(days=30, now=NOW)
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    page = client.get(f"/admin/emails/message/{m.pk}/change/")
+    assert page.status_code == 200
+    assert "Body removed at" in page.content.decode() and "Kept for EMAIL_BODY_RETENTION_DAYS" in page.content.decode()
