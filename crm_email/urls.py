@@ -22,3 +22,5 @@ urlpatterns = [
     path("", include("emails.urls")),
     path("", include("files.urls")),
 ]
+# An unmatched path under /api/ answers the API's JSON envelope; a page's, the HTML page.
+handler404 = "core.rest.errors.not_found"

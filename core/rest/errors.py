@@ -13,7 +13,8 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -105,3 +106,11 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         return response
     logger.error("Unhandled API error", exc_info=exc)
     return failure("Internal server error", status=status.HTTP_500_INTERNAL_SERVER_ERROR)
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """The URL conf's handler404: a path under /api/ that no route matches (an id that is not one) answers the
+    API's envelope as JSON, like any other API 404; a page's path gets the HTML page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"success": False, "error": "Not found."}, status=status.HTTP_404_NOT_FOUND)
+    return defaults.page_not_found(request, exception or Http404())

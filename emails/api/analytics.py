@@ -133,7 +133,8 @@ _ContactStats = inline_serializer(
 _Contact = inline_serializer(
     "Contact",
     {
-        "address": serializers.EmailField(),
+        # The address asked for, as matched (lower-cased): whatever was asked, an address or not.
+        "address": serializers.CharField(),
         "suppressed": serializers.BooleanField(help_text="Whether we would refuse to mail the address at all."),
         "suppressions": SuppressionBriefSerializer(many=True),
         "stats": _ContactStats,
@@ -149,7 +150,8 @@ class ContactViewSet(SeedsPaginated, viewsets.GenericViewSet[Recipient]):
 
     @extend_schema(
         parameters=[PageQuerySerializer, OpenApiParameter("id", str, OpenApiParameter.PATH, description="An address.")],
-        responses={200: envelope_schema("Contact", _Contact), **error_responses(400, 401)},
+        # 404: a path no address route takes (one with a line break).
+        responses={200: envelope_schema("Contact", _Contact), **error_responses(400, 401, 404)},
     )
     def retrieve(self, request: Request, pk: str) -> Response:
         PageQuerySerializer(data=request.query_params).is_valid(raise_exception=True)

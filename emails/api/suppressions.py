@@ -28,9 +28,9 @@ from emails.suppression import reputation_rates, reputation_resume, suppression_
 
 class SuppressionSerializer(serializers.ModelSerializer[Any]):
     createdAt = serializers.DateTimeField(source="created_at", read_only=True)
-    liftedAt = serializers.DateTimeField(source="lifted_at", read_only=True)
-    liftedBy = serializers.CharField(source="lifted_by.get_username", read_only=True, default=None)
-    eventId = serializers.IntegerField(source="event_id", read_only=True)
+    liftedAt = serializers.DateTimeField(source="lifted_at", read_only=True, allow_null=True)
+    liftedBy = serializers.CharField(source="lifted_by.get_username", read_only=True, default=None, allow_null=True)
+    eventId = serializers.IntegerField(source="event_id", read_only=True, allow_null=True)
 
     class Meta:
         model = Suppression
