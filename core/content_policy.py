@@ -34,7 +34,8 @@ REMOTE_IMAGES_BODY: dict[str, Any] = {
     "base-uri": [NONE],
     "form-action": [NONE],
     "frame-ancestors": [SELF],
-    "sandbox": True,
+    # Its links open in a tab of their own (the sanitiser marks them target=_blank), never in the frame.
+    "sandbox": ["allow-popups", "allow-popups-to-escape-sandbox"],
 }
 
 

@@ -48,7 +48,7 @@ BODY = {
     "base-uri": ["'none'"],
     "form-action": ["'none'"],
     "frame-ancestors": ["'self'"],
-    "sandbox": [],
+    "sandbox": ["allow-popups", "allow-popups-to-escape-sandbox"],
 }
 # Routes whose views change the site's policy, by name (or route, when unnamed).
 OWN_POLICY = {

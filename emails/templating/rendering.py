@@ -132,6 +132,8 @@ def html_sanitise(html: str) -> str:
         attributes=_PREVIEW_ATTRIBUTES,
         url_schemes={"http", "https", "mailto", "cid"},
         link_rel="noopener noreferrer nofollow",
+        # A link opens in a tab of its own: the preview's sandbox lets it out (allow-popups), never into the frame.
+        set_tag_attribute_values={"a": {"target": "_blank"}},
     )
 
 

@@ -133,3 +133,22 @@ def test_opening_a_message_loads_no_remote_image_until_asked(
     expect(page.get_by_role("button", name="Load remote images")).to_be_visible()
     expect(page.frame_locator("iframe.preview").locator("p")).to_be_visible()
     assert len(pixel.hits) == asked
+
+
+def test_a_link_in_the_preview_opens_in_a_tab_of_its_own(
+    page: Page, live_server: Any, transactional_db: Any, pixel: PixelServer
+) -> None:
+    """A click on a link in the sandboxed preview opened nothing; now a new tab, outside the sandbox."""
+    user = UserFactory()
+    message = make_message(user, subject="Pay", to=("ada@example.com",))
+    message.html_body = f'<p><a href="{pixel.url}/pay">Pay your invoice</a></p>'
+    message.save(update_fields=["html_body"])
+    sign_in(page, live_server, user)
+    page.goto(f"{live_server.url}/emails/{message.pk}")
+
+    with page.expect_popup() as opened:
+        page.frame_locator("iframe.preview").get_by_role("link", name="Pay your invoice").click()
+    opened.value.wait_for_load_state()
+    assert opened.value.url == f"{pixel.url}/pay"
+    assert "/pay" in pixel.hits
+    assert page.url == f"{live_server.url}/emails/{message.pk}"  # the message page stays where it was

@@ -381,7 +381,7 @@ def test_message_page_shows_header_recipients_events_and_bodies(compose: Any, se
         assert expected in page, expected
     assert page.count("badge-sent") >= 3  # message and both recipients
     assert '<pre class="text-body">Sign here, please</pre>' in page
-    assert re.search(r'<iframe [^>]*sandbox srcdoc="[^"]*&lt;h1&gt;Contract&lt;/h1&gt;', page)
+    assert re.search(r'<iframe [^>]*sandbox="[^"]*" srcdoc="[^"]*&lt;h1&gt;Contract&lt;/h1&gt;', page)
 
 
 def test_html_body_is_sanitised_and_sandboxed(compose: Any, ses: Any, signed_in: Client) -> None:
@@ -403,8 +403,18 @@ def test_html_body_is_sanitised_and_sandboxed(compose: Any, ses: Any, signed_in:
     assert "pwned" not in page
     assert "onerror" not in page and "javascript:" not in page
     iframe = re.search(r"<iframe [^>]*>", page).group(0)
-    assert " sandbox " in iframe
+    # Sandboxed: no script, an opaque origin; only links may open, in a tab of their own.
+    assert ' sandbox="allow-popups allow-popups-to-escape-sandbox" ' in iframe
+    assert "allow-scripts" not in iframe and "allow-same-origin" not in iframe
     assert 'srcdoc="&lt;p&gt;Hi&lt;/p&gt;&lt;img src=&quot;x&quot;&gt;' in iframe
+
+
+def test_a_link_in_a_preview_opens_in_a_tab_of_its_own(compose: Any, ses: Any, signed_in: Client) -> None:
+    """A link in the sandboxed preview opened nothing: the frame may load no page, and the sandbox let out none."""
+    compose(to="a@example.com", subject="Link", category="notification",
+            htmlContent='<p><a href="https://example.com/pay" target="_self">Pay</a></p>')  # fmt: skip
+    page = signed_in.get(reverse("emails:detail", args=[Message.objects.get().pk])).content.decode()
+    assert "&lt;a href=&quot;https://example.com/pay&quot; target=&quot;_blank&quot; rel=&quot;noopener" in page
 
 
 # --- The log --------------------------------------------------------------
