@@ -37,7 +37,7 @@ from tests.proof.faults import (
 pytestmark = needs_postgres_and_redis
 
 MESSAGES = 2_000
-KILL_AFTER = 300  # SES calls made before the kill: a few hundred, well before the end
+KILL_AFTER = 350  # SES calls before the kill: a few hundred, mid-batch (not a multiple of BATCH), well before the end
 LEASE = 3  # seconds: what the killed worker held goes back to the queue this soon after
 # Messages a drain claims at once: sent well within the lease even on a slow machine, so a lease runs out only
 # under the dead worker (a batch sent slower than the lease lasts could be taken back from a live one).
