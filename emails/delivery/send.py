@@ -217,6 +217,7 @@ def _send_groups(connection: BaseEmailBackend, message: Message, batch: Batch, r
             recorder.record_progress(message, outcome.statuses)
             recorder.flush(wait=True)
             pacing.pause(wait)
+        pacing.send_started(recipients=len(group))
         try:
             ses_id = ses_send(connection=connection, email=email)
         except SendTransientError as exc:
