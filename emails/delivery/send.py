@@ -212,11 +212,14 @@ def _send_groups(connection: BaseEmailBackend, message: Message, batch: Batch, r
         email = email_build(message=message, group=group, attachments=parts)
         wait = pacing.send_pace_reserve(recipients=len(group))
         if wait > 0:
+            slot = time.monotonic() + wait
             # Written before the wait, so a worker that dies in it resends
             # nothing already sent, and the message's page shows its progress.
             recorder.record_progress(message, outcome.statuses)
             recorder.flush(wait=True)
-            pacing.pause(wait)
+            # Until the slot, not for the wait: the write took some of it. Waiting the whole wait after it sent
+            # calls late by the write's time (5 to 20 ms), so that late calls and calls on time put 101 in a second.
+            pacing.pause(max(slot - time.monotonic(), 0.0))
         pacing.send_started(recipients=len(group))
         try:
             ses_id = ses_send(connection=connection, email=email)

@@ -171,3 +171,31 @@ def test_the_second_before_a_call_is_shared_in_redis(settings: Any, redis_url: s
         assert client.llen(pacing.STARTED_KEY) == 100
     finally:
         client.delete(pacing.PACE_KEY, pacing.STARTED_KEY)
+
+
+def test_a_paced_call_waits_until_its_slot_not_for_its_wait_after_writing(
+    api: Any, ses: Any, settings: Any, monkeypatch: Any
+) -> None:
+    """P5: the write before a wait took 5 to 20 ms, then the whole wait followed, so calls that waited left late."""
+    from emails.delivery import email_drain, send
+    from emails.delivery.records import SendRecorder
+
+    settings.EMAIL_PACE_SENDS = True
+    api.post("/api/email", {"to": "a@example.com", "subject": "Hi", "textContent": "x", "category": "auth"},
+             format="json")  # fmt: skip
+    clock = [1000.0]
+    monkeypatch.setattr(send, "time", type("Clock", (), {"monotonic": staticmethod(lambda: clock[0])}))
+    monkeypatch.setattr(pacing, "send_pace_reserve", lambda *, recipients: 5.0)  # its slot: 5 s from now
+    real_flush = SendRecorder.flush
+
+    def slow_flush(self: SendRecorder, wait: bool = False) -> None:
+        clock[0] += 2.0  # the write takes 2 of those seconds
+        real_flush(self, wait=wait)
+
+    monkeypatch.setattr(SendRecorder, "flush", slow_flush)
+    paused: list[float] = []
+    monkeypatch.setattr(pacing, "pause", paused.append)
+    email_drain()
+
+    assert paused == [3.0]
+    assert len(ses.sent_messages) == 1
