@@ -28,7 +28,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import caches
-from django.db import connections
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.http import HttpRequest, HttpResponseBase, JsonResponse
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.csrf import csrf_exempt
@@ -45,11 +45,20 @@ _pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="readyz")
 
 
 def database_check() -> None:
-    """SELECT 1 on a connection opened and closed for it (the pool's thread owns no other)."""
-    with connections["default"].temporary_connection() as cursor:
-        cursor.execute("SELECT 1")
-        if cursor.fetchone() != (1,):
-            raise RuntimeError("SELECT 1 did not answer 1")
+    """SELECT 1 on a new connection, closed after: whether the database takes a connection now.
+
+    Not the pool thread's own connection: one left open (SQLite ignores
+    closing an in-memory database) would answer for a database that no longer
+    takes new ones.
+    """
+    database = connections.create_connection(DEFAULT_DB_ALIAS)
+    try:
+        with database.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            if cursor.fetchone() != (1,):
+                raise RuntimeError("SELECT 1 did not answer 1")
+    finally:
+        database.close()
 
 
 def cache_check() -> None:

@@ -90,6 +90,24 @@ def test_readyz_is_503_naming_the_database_when_it_is_gone(monkeypatch: Any, tmp
 
 
 @pytest.mark.django_db
+def test_readyz_is_503_when_the_database_goes_after_its_threads_have_connected(
+    monkeypatch: Any, tmp_path: Path
+) -> None:
+    """CI: after the probe had run a few times, each of its threads kept the connection it had opened (SQLite
+    ignores closing an in-memory database), and answered 200 for a database that took no new connection."""
+    for _ in range(8):
+        assert probe("/readyz")[0] in (200, 503)
+    database = connections["default"].settings_dict
+    if connection.vendor == "sqlite":
+        monkeypatch.setitem(database, "NAME", str(tmp_path / "no-such-directory" / "db.sqlite3"))
+    else:
+        monkeypatch.setitem(database, "HOST", "127.0.0.1")
+        monkeypatch.setitem(database, "PORT", str(closed_port()))
+    status, body, _ = probe("/readyz")
+    assert status == 503 and body["checks"]["database"]["ok"] is False
+
+
+@pytest.mark.django_db
 def test_readyz_is_503_naming_the_cache_when_it_is_unreachable(settings: Any) -> None:
     port = closed_port()
     settings.CACHES = {
