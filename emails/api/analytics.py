@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from core.rest.envelope import PaginationSerializer, envelope_schema, error_responses, ok
 from core.rest.pagination import SeedsPaginated
 from core.rest.permissions import staff_with
-from emails.api.serializers import EventSerializer, MessageSummarySerializer
+from emails.api.serializers import EventSerializer, MessageSummarySerializer, message_summaries_data
 from emails.models import Recipient
 from emails.queries import AnalyticsQuerySerializer, PageQuerySerializer
 from emails.selectors import ACCOUNT_PERMISSION, contact_get, email_analytics, ses_account
@@ -88,7 +88,7 @@ _Analytics = inline_serializer(
 def analytics_data(*, request: Request, query: AnalyticsQuerySerializer) -> dict[str, Any]:
     """The analytics answer's data (the dashboard page renders the same)."""
     data = email_analytics(user=request.user, filters=query.to_filters())
-    data["recentEmails"] = MessageSummarySerializer(data["recentEmails"], many=True).data
+    data["recentEmails"] = message_summaries_data(data["recentEmails"])
     return data
 
 

@@ -31,6 +31,8 @@ from emails.api.serializers import (
     QuotaSerializer,
     RescheduleSerializer,
     ResendSerializer,
+    message_detail_data,
+    message_summaries_data,
     queued_data,
     send_draft,
 )
@@ -100,7 +102,7 @@ class MessageViewSet(SeedsPaginated, viewsets.GenericViewSet[Message]):
         messages = email_list(user=request.user, filters=query.to_filters())
         page = self.paginate_queryset(messages.prefetch_related("recipients"))
         return self.page_response(
-            MessageSummarySerializer(page, many=True).data,
+            message_summaries_data(page),
             message="Email log retrieved successfully",
             stats=email_stats(messages=messages),
         )
@@ -108,7 +110,7 @@ class MessageViewSet(SeedsPaginated, viewsets.GenericViewSet[Message]):
     @extend_schema(responses={200: envelope_schema("Email", MessageDetailSerializer), **error_responses(401, 404)})
     def retrieve(self, request: Request, pk: str) -> Response:
         message = email_get(user=request.user, message_id=uuid.UUID(pk))
-        return ok(MessageDetailSerializer(message).data)
+        return ok(message_detail_data(message))
 
     @extend_schema(
         request=RescheduleSerializer,
@@ -121,7 +123,7 @@ class MessageViewSet(SeedsPaginated, viewsets.GenericViewSet[Message]):
         if problems:
             raise ValidationFailed(problems)
         message = email_reschedule(message=message, send_at=values["sendAt"])
-        return ok(MessageDetailSerializer(email_get(user=request.user, message_id=message.pk)).data,
+        return ok(message_detail_data(email_get(user=request.user, message_id=message.pk)),
                   message="Email rescheduled")  # fmt: skip
 
     @extend_schema(
@@ -132,7 +134,7 @@ class MessageViewSet(SeedsPaginated, viewsets.GenericViewSet[Message]):
     def cancel(self, request: Request, pk: str) -> Response:
         message = email_get_changeable(user=request.user, message_id=uuid.UUID(pk))
         email_cancel(message=message, by=cast(User, request.user))
-        return ok(MessageDetailSerializer(email_get(user=request.user, message_id=message.pk)).data,
+        return ok(message_detail_data(email_get(user=request.user, message_id=message.pk)),
                   message="Email cancelled")  # fmt: skip
 
     @extend_schema(
