@@ -106,6 +106,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Django's ModelBackend, with each user's permissions kept in the cache for this long (core/permission_cache.py:
+# any change of permissions or groups replaces them at once when CACHE_URL is shared); 0 reads them per request.
+AUTHENTICATION_BACKENDS = ["core.permission_cache.CachedPermissionsBackend"]
+AUTH_PERMISSION_CACHE_SECONDS = env_int("AUTH_PERMISSION_CACHE_SECONDS", 300, minimum=0)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "emails:log"
 LOGOUT_REDIRECT_URL = "login"
