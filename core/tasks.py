@@ -17,6 +17,7 @@ import threading
 from typing import Any
 
 from celery import Task, current_app
+from celery.signals import task_postrun, task_prerun
 from django.conf import settings
 from django.db import close_old_connections, connections, transaction
 
@@ -121,3 +122,22 @@ def task_run_isolated(task: Task[Any, Any], args: tuple[Any, ...] = ()) -> None:
         # Closed, not kept for CONN_MAX_AGE: an idle worker thread would hold
         # a connection nobody else can close.
         connections.close_all()
+
+
+def _connections_tidy(task: Any = None, **kwargs: Any) -> None:
+    # An eager run is inside its caller's transaction (a request's, a test's): its connection is not ours.
+    if task is not None and getattr(task.request, "is_eager", False):
+        return
+    close_old_connections()
+
+
+def worker_connections_connect() -> None:
+    """Between a worker's tasks, close only the database connections past CONN_MAX_AGE or broken, as Django does
+    between requests.
+
+    Celery closes every connection before and after each task unless CELERY_DB_REUSE_MAX is set
+    (crm_email/settings/tasks.py sets it): each task then opened a new PostgreSQL connection, 30 a second under
+    the load benchmark, a backend started for each (docs/benchmarks.md, issue 13).
+    """
+    task_prerun.connect(_connections_tidy, weak=False, dispatch_uid="connections-tidy-prerun")
+    task_postrun.connect(_connections_tidy, weak=False, dispatch_uid="connections-tidy-postrun")

@@ -7,6 +7,7 @@ import os
 from celery import Celery
 
 from core.observability.propagation import request_id_signals_connect
+from core.tasks import worker_connections_connect
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm_email.settings")
 
@@ -15,3 +16,5 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 # A request's id goes with the tasks it causes (a header), in this process and in the workers.
 request_id_signals_connect()
+# A worker keeps its database connections between tasks, for CONN_MAX_AGE, as a web process does.
+worker_connections_connect()

@@ -18,6 +18,10 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Celery closes a worker's database connections before and after every task unless this is set, and then
+# only every this many tasks: between them core.tasks closes those past CONN_MAX_AGE or broken, as Django
+# does between requests, so a task does not start a new PostgreSQL backend (docs/benchmarks.md, issue 13).
+CELERY_DB_REUSE_MAX = 1000
 CELERY_TASK_DEFAULT_PRIORITY = 5
 # A queue per priority (emails.scheduling.QUEUE). A worker started without -Q
 # serves all four, in this order: with the Redis transport's "priority"
