@@ -456,8 +456,13 @@ def _sent_calls(directory: Path) -> Counter[str]:
     return calls
 
 
-def profile_start(directory: Path, pids: dict[str, int], seconds: float | None) -> list[subprocess.Popen[bytes]]:
-    """py-spy sampling each process of `pids` (label: pid) into DIR/<label>.txt, for `seconds` or until stopped."""
+def profile_start(
+    directory: Path, pids: dict[str, int], seconds: float | None, *, gil: bool = False
+) -> list[subprocess.Popen[bytes]]:
+    """py-spy sampling each process of `pids` (label: pid) into DIR/<label>.txt, for `seconds` or until stopped.
+
+    With `gil`, only the thread holding the GIL is sampled: where Python code spends CPU, not where it waits.
+    """
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     recorders = []
     for label, pid in pids.items():
@@ -465,6 +470,8 @@ def profile_start(directory: Path, pids: dict[str, int], seconds: float | None) 
                    "--pid", str(pid), "--output", str(directory / f"{label}.txt")]  # fmt: skip
         if seconds is not None:
             command += ["--duration", str(max(1, int(seconds)))]
+        if gil:
+            command.append("--gil")
         recorders.append(subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
     return recorders
 
@@ -478,7 +485,7 @@ def profile_stop(recorders: list[subprocess.Popen[bytes]]) -> None:
         recorder.wait(timeout=60)
 
 
-def profile_report(directory: Path, prefix: str, *, under: str | None = None, top: int = 30) -> None:
+def profile_report(directory: Path, prefix: str, *, under: str | None = None, top: int = 30, sampled: str = "") -> None:
     """Inclusive and own samples per function over the files DIR/<prefix>*.txt; with `under`, only the
     samples inside a function of that name, as shares of them."""
     inclusive: Counter[str] = Counter()
@@ -502,7 +509,7 @@ def profile_report(directory: Path, prefix: str, *, under: str | None = None, to
             if frames:
                 own[frames[-1]] += count
     scope = f" inside {under}" if under else ""
-    print(f"Profile of {prefix}*{scope}: {total} samples at 100/s (threads on a CPU or waiting for one)")
+    print(f"Profile of {prefix}*{scope}: {total} samples at 100/s ({sampled or 'threads on a CPU or waiting for one'})")
     if not total:
         print("  (no samples: is py-spy installed, and may it trace these processes?)")
         return
@@ -599,7 +606,13 @@ class Stack:
 
 
 def _report(
-    stack: Stack, results: list[list[Any]], accepted: list[str], errors: Counter[str], window: float, profile: str
+    stack: Stack,
+    results: list[list[Any]],
+    accepted: list[str],
+    errors: Counter[str],
+    window: float,
+    profile: str,
+    profile_cpu: bool = False,
 ) -> bool:
     """The stack's table, CPU and checks; False when a check failed."""
     by_kind: dict[str, list[float]] = defaultdict(list)
@@ -623,10 +636,13 @@ def _report(
         f"{1000 * cpu['worker'] / max(1, len(accepted)):.1f} ms"
     )
     if profile:
+        sampled = "the thread holding the GIL" if profile_cpu else ""
         for view in ("create", "list", "retrieve"):
-            profile_report(Path(profile), f"{stack.db_name}-web-", under=f"MessageViewSet.{view}", top=25)
-        profile_report(Path(profile), f"{stack.db_name}-web-", top=40)
-        profile_report(Path(profile), f"{stack.db_name}-worker-")
+            profile_report(
+                Path(profile), f"{stack.db_name}-web-", under=f"MessageViewSet.{view}", top=25, sampled=sampled
+            )
+        profile_report(Path(profile), f"{stack.db_name}-web-", top=40, sampled=sampled)
+        profile_report(Path(profile), f"{stack.db_name}-worker-", sampled=sampled)
     calls = _sent_calls(stack.sent_dir)
     waited = stack.waited
     accepted_set = set(accepted)
@@ -667,6 +683,8 @@ def main() -> int:
     parser.add_argument("--drain-timeout", type=float, default=120.0,
                         help="give up waiting for the worker after this long without progress")  # fmt: skip
     parser.add_argument("--profile", metavar="DIR", help="sample the server and the worker with py-spy into DIR")
+    parser.add_argument("--profile-cpu", action="store_true",
+                        help="with --profile: sample only the thread holding the GIL (CPU, not waiting)")  # fmt: skip
     parser.add_argument("--compare", metavar="TREE", help="also run another checkout's product, alternating")
     parser.add_argument("--slice", type=float, default=10.0, help="with --compare: seconds on one before the other")
     args = parser.parse_args()
@@ -709,7 +727,7 @@ def main() -> int:
             for stack in stacks:
                 targets.update({f"{stack.db_name}-web-{pid}": pid for pid in stack.web_pids})
                 targets.update({f"{stack.db_name}-worker-{pid}": pid for pid in stack.worker_pids})
-            recorders = profile_start(profile_dir, targets, args.seconds)
+            recorders = profile_start(profile_dir, targets, args.seconds, gil=args.profile_cpu)
         pids = {pid for stack in stacks for pid in [*stack.web_pids, *stack.worker_pids]}
         cpu_before = {pid: _cpu_seconds(pid) for pid in pids}
         samplers = [PostgresSampler(stack.db_name) for stack in stacks]
@@ -767,7 +785,7 @@ def main() -> int:
     for k in range(math.ceil(args.seconds / slice_seconds)):
         windows[k % len(stacks)] += min(slice_seconds, args.seconds - k * slice_seconds)
     ok = [
-        _report(stack, results[i], accepted[i], errors[i], windows[i], args.profile or "")
+        _report(stack, results[i], accepted[i], errors[i], windows[i], args.profile or "", args.profile_cpu)
         for i, stack in enumerate(stacks)
     ]
     shutil.rmtree(workdir, ignore_errors=True)
