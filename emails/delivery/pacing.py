@@ -80,7 +80,24 @@ STARTED_KEY = "emails:ses-send-started"
 
 _lock = threading.Lock()
 _local_free_at = 0.0
-_local_started: deque[tuple[float, int]] = deque()  # (monotonic time, recipients), newest first
+
+
+class _Started:
+    """The calls this process started (without Redis): (monotonic time, recipients), newest first, and their
+    recipients together."""
+
+    def __init__(self) -> None:
+        self.calls: deque[tuple[float, int]] = deque()
+        self.total = 0
+
+    def add(self, recipients: int, kept: int) -> None:
+        self.calls.appendleft((time.monotonic(), recipients))
+        self.total += recipients
+        while len(self.calls) > kept:
+            self.total -= self.calls.pop()[1]
+
+
+_local_started = _Started()
 _clients: dict[str, Any] = {}
 _scripts: dict[tuple[str, str], Any] = {}
 
@@ -111,7 +128,10 @@ def send_slot_reserve(*, recipients: int, rate: float, per_second: int | None = 
         now = time.monotonic()
         start = max(now, _local_free_at)
         held = recipients
-        for at, count in _local_started:
+        # When every call kept would fit under the cap with this one, no second of them can exceed it: the walk
+        # below (a call per message of a fast drain, 0.09 ms each at 1,200 a second) would change nothing.
+        calls = () if _local_started.total + recipients <= cap else _local_started.calls
+        for at, count in calls:
             if at + 1 <= start:
                 break
             held += count
@@ -132,9 +152,7 @@ def send_started(*, recipients: int) -> None:
         _redis_script(url, _STARTED)(keys=[STARTED_KEY], args=[recipients, kept])
         return
     with _lock:
-        _local_started.appendleft((time.monotonic(), recipients))
-        while len(_local_started) > kept:
-            _local_started.pop()
+        _local_started.add(recipients, kept)
 
 
 def send_pace_reserve(*, recipients: int) -> float:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import deque
 from typing import Any
 
 import pytest
@@ -15,7 +14,7 @@ from emails.delivery.pacing import send_rate, send_slot_reserve
 def fresh_local_timeline(monkeypatch: Any, settings: Any) -> None:
     settings.EMAIL_PACE_REDIS_URL = ""
     monkeypatch.setattr(pacing, "_local_free_at", 0.0)
-    monkeypatch.setattr(pacing, "_local_started", deque())
+    monkeypatch.setattr(pacing, "_local_started", pacing._Started())
 
 
 def test_calls_are_spaced_by_their_recipients_over_the_rate(fresh_local_timeline: None) -> None:
@@ -156,6 +155,19 @@ def test_a_call_waits_until_the_second_before_it_has_room_however_late_the_calls
     wait = _late_second(settings)
     assert 0.9 < wait <= 1.0  # until the first of the 100 is a second old
     assert pacing.send_pace_reserve(recipients=1) >= wait  # and the timeline goes on from there
+
+
+def test_the_log_of_started_calls_keeps_a_seconds_worth_and_their_recipients_total(
+    settings: Any, fresh_local_timeline: None
+) -> None:
+    """The total lets a call that fits under the cap with every kept call skip walking them."""
+    settings.EMAIL_PACE_SENDS = True
+    settings.EMAIL_PACE_USE_SES_QUOTA = False
+    settings.EMAIL_MAX_SEND_RATE = 100
+    for _ in range(150):
+        pacing.send_started(recipients=2)
+    assert len(pacing._local_started.calls) == 100
+    assert pacing._local_started.total == 200 == sum(count for _, count in pacing._local_started.calls)
 
 
 def test_the_second_before_a_call_is_shared_in_redis(settings: Any, redis_url: str) -> None:
