@@ -32,6 +32,8 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 
 # --- Cookies -----------------------------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
+# A failed check gets the product's page (its header and stylesheet, allowed by the CSP), not Django's.
+CSRF_FAILURE_VIEW = "crm_email.csrf.csrf_failure"
 CSRF_COOKIE_HTTPONLY = False  # the composer's fetch() reads it for API calls
 SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
