@@ -308,7 +308,16 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _server_start(env: dict[str, str], root: Path, port: int, workers: int, threads: int) -> subprocess.Popen[bytes]:
+def _server_start(
+    env: dict[str, str],
+    root: Path,
+    port: int,
+    workers: int,
+    threads: int,
+    *,
+    ready: tuple[str, int] = ("/api/email", 401),
+) -> subprocess.Popen[bytes]:
+    """gunicorn serving the project from `root`, once a GET of ready's path answers ready's status."""
     command = [
         str(Path(sys.executable).parent / "gunicorn"),
         "crm_email.wsgi",
@@ -330,8 +339,8 @@ def _server_start(env: dict[str, str], root: Path, port: int, workers: int, thre
     while time.monotonic() < deadline:
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/api/email")
-            if conn.getresponse().status == 401:
+            conn.request("GET", ready[0])
+            if conn.getresponse().status == ready[1]:
                 return server
         except OSError:
             time.sleep(0.2)

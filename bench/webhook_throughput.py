@@ -42,8 +42,6 @@ import http.client
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -61,8 +59,11 @@ from bench.load import (  # noqa: E402
     PostgresSampler,
     _children,
     _cpu_seconds,
+    _free_port,
     _machine_busy_seconds,
     _postgres_cpu,
+    _server_start,
+    _stop,
     profile_report,
     profile_start,
     profile_stop,
@@ -304,53 +305,6 @@ def _queue_delete(queue: str) -> None:
         redis.Redis.from_url(BROKER_URL).delete(*keys)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _server_start(env: dict[str, str], port: int, workers: int, threads: int) -> subprocess.Popen[bytes]:
-    command = [
-        str(Path(sys.executable).parent / "gunicorn"),
-        "crm_email.wsgi",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--worker-class",
-        "gthread",
-        "--workers",
-        str(workers),
-        "--threads",
-        str(threads),
-        "--keep-alive",
-        "30",
-        "--log-level",
-        "warning",
-    ]
-    server = subprocess.Popen(command, env=env, cwd=ROOT, start_new_session=True)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", WEBHOOK)
-            if conn.getresponse().status == 405:
-                return server
-        except OSError:
-            time.sleep(0.2)
-    _server_stop(server)
-    raise RuntimeError("the server did not start")
-
-
-def _server_stop(server: subprocess.Popen[bytes]) -> None:
-    if server.poll() is None:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
-
-
 def _post_all(port: int, path: str, bodies: list[bytes], clients: int) -> dict[str, Any]:
     """Every body posted once by `clients` threads on keep-alive connections; acknowledged per second."""
     chunks = [bodies[i::clients] for i in range(clients)]
@@ -491,7 +445,7 @@ def main() -> int:
         _log(f"created {setup['messages']} messages and {setup['recipients']} recipients")
 
         port = _free_port()
-        server = _server_start(env, port, args.workers, args.threads)
+        server = _server_start(env, ROOT, port, args.workers, args.threads, ready=(WEBHOOK, 405))
         _log(f"gunicorn on 127.0.0.1:{port}: {args.workers} workers x {args.threads} threads; warming up")
         _post_all(port, BARE, warmup, args.clients)
 
@@ -521,7 +475,7 @@ def main() -> int:
             "postgres": postgres.stop(),
         }
         profile_stop(recorders)
-        _server_stop(server)
+        _stop(server)
         server = None
         stored = _run_child(env, "count")
         queued = _queued(queue)
@@ -536,7 +490,7 @@ def main() -> int:
     finally:
         try:
             if server is not None:
-                _server_stop(server)
+                _stop(server)
             _queue_delete(queue)
         finally:
             _drop_database(db_name)
