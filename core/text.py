@@ -51,6 +51,8 @@ def json_problems(value: Any, *, max_bytes: int, max_depth: int) -> Iterator[tup
     levels and the whole at `max_bytes` of UTF-8 JSON. Walked without
     recursion, so a hostile depth costs no stack.
     """
+    if max_depth >= 1 and type(value) is dict and _flat_and_clean(value, max_bytes):
+        return  # a CSV row's data: checked in C
     stack: list[tuple[Path, Any, int]] = [((), value, 0)]
     found = False
     while stack:
@@ -77,6 +79,20 @@ def json_problems(value: Any, *, max_bytes: int, max_depth: int) -> Iterator[tup
     size = len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
     if size > max_bytes:
         yield (), f"At most {max_bytes:,} bytes of JSON; this is {size:,}."
+
+
+def _flat_and_clean(value: dict[Any, Any], max_bytes: int) -> bool:
+    """Whether `value` is keys and values that are all str, none with a bad character, and surely within max_bytes.
+
+    As JSON, a character takes at most 6 bytes (`\\u001f`; UTF-8 takes at most
+    4), and each pair adds 6 (quotes, colon, comma), so that bound is checked
+    instead of encoding. False means: walk it.
+    """
+    keys, values = list(value), list(value.values())
+    if set(map(type, keys)) - {str} or set(map(type, values)) - {str}:
+        return False
+    joined = "".join(keys) + "".join(values)
+    return _BAD.search(joined) is None and 2 + 6 * len(keys) + 6 * len(joined) <= max_bytes
 
 
 def _printable(key: str) -> str:

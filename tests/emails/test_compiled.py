@@ -17,6 +17,7 @@ VALUES: list[dict[str, Any]] = [
     {"name": None, "n": 1.5, "a": {"b": 10**6}, "list": []},
     {"name": True, "n": 1e-7, "a": "not a dict", "list": "string"},
     {"name": "", "n": -0.0, "a": {}, "product_name": "Overridden <b>"},
+    {"name": "{0} {name} }}{{ Zoë \U0001f600", "n": "{1}"},
     {},
 ]
 SOURCES = [
@@ -24,6 +25,7 @@ SOURCES = [
     "{{ a.b }} {{ list.0 }} {{ list.1 }} {{ missing }} {{ items }} {{ keys }} {{ None }} {{ True }}",
     "{{ product_name }}: {{ name }}{{ name }}",
     "no variables at all",
+    "p { color: red } {0} {{ name }} { {{ n }} }}} ünïcode {{ name }}",
 ]
 
 
@@ -35,7 +37,9 @@ def test_pieces_render_what_django_renders(source: str, values: dict[str, Any], 
     pieces = Pieces.of(template)
     assert pieces is not None
     scope = {"product_name": "CRM Mail", **values}
-    assert pieces.render(scope, autoescape=autoescape) == template.render(Context(scope, autoescape=autoescape))
+    rendered = template.render(Context(scope, autoescape=autoescape))
+    assert pieces.render(scope, autoescape=autoescape) == rendered
+    assert pieces.size(scope, autoescape=autoescape) == len(rendered.encode())
 
 
 @pytest.mark.parametrize(
