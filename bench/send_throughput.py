@@ -376,6 +376,9 @@ def _build(row: dict[str, str]) -> Any:
         html_body=row["html_body"],
         text_body=row["text_body"],
         category=row["category"],
+        # A bulk's message whose bodies are rendered from its bulk when read: the worker's work too.
+        bulk_id=row.get("bulk_id"),
+        template_data=row.get("template_data") or {},
     )
     recipient = Recipient(message=message, kind=row["kind"], address=row["address"], display_name=row["display_name"])
     return email_build(message=message, group=[recipient]), recipient

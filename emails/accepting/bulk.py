@@ -36,10 +36,11 @@ from emails.choices import MessageStatus, RecipientKind
 from emails.exceptions import EmailRenderError
 from emails.models import Bulk, Message, Recipient
 from emails.scheduling import email_drain_schedule
-from emails.templating import Compiled, html_sanitise
+from emails.templating import Compiled, Rendered, html_sanitise
 
 MAX_BULK_RECIPIENTS = 100_000
 MAX_NAME = 200
+MAX_SUBJECT = 200
 CHUNK = 1_000
 
 
@@ -100,7 +101,7 @@ def bulk_preview(*, owner: User, draft: BulkDraft, rows: int = 3) -> list[Previe
     for index, row in enumerate(checked.rows):
         if index >= rows:
             break
-        problem, built = _row(index, row, seen, checked.compiled)
+        problem, built = _row(index, row, seen, checked.compiled, bodies=True)
         if problem is not None:
             shown.append(PreviewRow(index=index, to=problem.to, skipped=problem.reason))
             continue
@@ -120,9 +121,14 @@ def bulk_accept(*, owner: User, draft: BulkDraft, progress: Callable[[int, int],
     checked = _check(owner, draft)
     name, shared, compiled, rows, count = checked.name, checked.shared, checked.compiled, checked.rows, checked.count
     template = shared.template
+    # Bodies that are the data's alone are rendered again when read, not stored 100,000 times (templating.bodies).
+    store_bodies = not compiled.bodies_repeatable
+    subject_source, html_source, text_source = compiled.sources
     bulk = Bulk.objects.create(
         owner=owner, name=name, template=template, template_version=template.version if template else None,
         category=shared.category, priority=shared.priority, send_at=shared.send_at, total=count,
+        subject_source=subject_source, html_source=html_source, text_source=text_source, provided=compiled.provided,
+        bodies_stored=store_bodies,
     )  # fmt: skip
     status = MessageStatus.SCHEDULED if shared.send_at else MessageStatus.QUEUED
     base = Message(
@@ -142,7 +148,7 @@ def bulk_accept(*, owner: User, draft: BulkDraft, progress: Callable[[int, int],
         message_rows: list[list[Any]] = []
         recipient_rows: list[list[Any]] = []
         for index, row in chunk:
-            problem, built = _row(index, row, seen, compiled)
+            problem, built = _row(index, row, seen, compiled, bodies=store_bodies)
             if problem is not None:
                 skipped.append(problem)
                 continue
@@ -231,11 +237,12 @@ MESSAGE_VARYING = ("id", "subject", "html_body", "text_body", "template_data", "
 
 @dataclass(frozen=True)
 class _Built:
-    """One good row, rendered: what its message and recipient are made of."""
+    """One good row, rendered: what its message and recipient are made of (the bodies only when stored)."""
 
     subject: str
     html: str
     text: str
+    size: int  # of the subject and both bodies, stored or not
     data: dict[str, Any]
     client_id: str
     tags: dict[str, str]
@@ -243,13 +250,11 @@ class _Built:
     domain: str
     name: str
 
-    @property
-    def size(self) -> int:
-        return len(self.subject.encode()) + len(self.html.encode()) + len(self.text.encode())
 
-
-def _row(index: int, row: BulkRow, seen: set[str], compiled: Compiled) -> tuple[Skipped | None, _Built | None]:
-    """One row rendered, or why it is skipped."""
+def _row(
+    index: int, row: BulkRow, seen: set[str], compiled: Compiled, *, bodies: bool
+) -> tuple[Skipped | None, _Built | None]:
+    """One row rendered (its bodies only when `bodies`: else its subject and size), or why it is skipped."""
     shown = row.to.strip()[:320] if isinstance(row.to, str) else ""
     if row.problem:
         return Skipped(index, shown, row.problem), None
@@ -267,15 +272,30 @@ def _row(index: int, row: BulkRow, seen: set[str], compiled: Compiled) -> tuple[
     if problems:
         return Skipped(index, shown, " ".join(problems)), None
     try:
-        rendered = compiled.render(row.template_data)
+        if bodies:
+            rendered = compiled.render(row.template_data)
+            subject, html, text, size = rendered.subject, rendered.html, rendered.text, _size(rendered)
+        else:  # rendered from the bulk when read (templating.bodies), by joining text and values: it cannot fail
+            (subject, size), html, text = compiled.subject_and_size(row.template_data), "", ""
     except EmailRenderError as exc:
         return Skipped(index, shown, f"Could not be rendered: {exc}"), None
+    if len(subject) > MAX_SUBJECT:  # cut as a header must be; the size is of what is stored and sent
+        size -= _bytes(subject) - _bytes(subject[:MAX_SUBJECT])
+        subject = subject[:MAX_SUBJECT]
     seen.add(address.address)
     return None, _Built(
-        subject=rendered.subject[:200], html=rendered.html, text=rendered.text, data=row.template_data,
+        subject=subject, html=html, text=text, size=size, data=row.template_data,
         client_id=row.client_id.strip(), tags={str(k): str(v) for k, v in row.tags.items()},
         address=address.address, domain=address.address.rpartition("@")[2], name=name,
     )  # fmt: skip
+
+
+def _size(rendered: Rendered) -> int:
+    return _bytes(rendered.subject) + _bytes(rendered.html) + _bytes(rendered.text)
+
+
+def _bytes(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode())
 
 
 def _chunks(items: Iterable[tuple[int, BulkRow]], size: int) -> Iterator[list[tuple[int, BulkRow]]]:

@@ -22,6 +22,7 @@ from emails.accepting.validation import send_at_parse
 from emails.choices import EventType, MessageStatus, RecipientKind, RecipientStatus
 from emails.exceptions import MessageStateConflict
 from emails.models import Attachment, Event, Message, Recipient
+from emails.templating import message_bodies
 
 CANCELLABLE = (MessageStatus.SCHEDULED, MessageStatus.QUEUED)
 # Not sent yet: a resend now would reach its recipients twice.
@@ -144,14 +145,15 @@ def email_resend(*, message: Message, by: User, which: Which, idempotency_key: s
             "This message's body was removed (by the retention, or an erasure): there is nothing left to resend."
         )
     plan = resend_recipients(message=message, which=which)
+    html, text = message_bodies(message)
     files = Attachment.objects.filter(message=message).order_by("position")
     draft = EmailDraft(
         to=plan.to,
         cc=plan.cc,
         bcc=plan.bcc,
         subject=message.subject,
-        html=message.html_body,
-        text=message.text_body,
+        html=html,
+        text=text,
         category=message.category,
         priority=message.priority,
         reply_to=message.reply_to,

@@ -19,6 +19,7 @@ from emails.models import (
     Message,
     Recipient,
 )
+from emails.templating import message_bodies
 from emails.tracking import notification_process
 
 
@@ -102,8 +103,8 @@ class MessageAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
         "sent_at",
-        "text_body",
-        "html_body",
+        "text_content",
+        "html_content",
         "body_removed_at",
         "body_removed_reason",
     ]
@@ -116,8 +117,8 @@ class MessageAdmin(admin.ModelAdmin):
                 "fields": [
                     "template",
                     "template_data",
-                    "text_body",
-                    "html_body",
+                    "text_content",
+                    "html_content",
                     "body_removed_at",
                     "body_removed_reason",
                 ],
@@ -143,6 +144,15 @@ class MessageAdmin(admin.ModelAdmin):
             },
         ),
     ]
+
+    # A bulk's message may have its bodies rendered from its bulk (emails.templating.bodies).
+    @admin.display(description="text body")
+    def text_content(self, message: Message) -> str:
+        return message_bodies(message)[1]
+
+    @admin.display(description="HTML body")
+    def html_content(self, message: Message) -> str:
+        return message_bodies(message)[0]
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, obj: Message) -> str:

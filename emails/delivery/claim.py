@@ -37,6 +37,8 @@ def _queued_due() -> QuerySet[Message]:
 SEND_FIELDS = (
     "id", "from_email", "reply_to", "subject", "html_body", "text_body", "category", "status",
     "recipient_count", "attachment_count", "attempts",
+    # A bulk's message may have its bodies rendered from its bulk and its data (templating.bodies).
+    "bulk_id", "template_data", "body_removed_at",
 )  # fmt: skip
 RECIPIENT_SEND_FIELDS = ("id", "message_id", "kind", "address", "display_name", "status")
 

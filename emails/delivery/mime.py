@@ -11,6 +11,7 @@ from django.core.mail import EmailMultiAlternatives
 from emails.choices import Category, RecipientKind
 from emails.models import Message, Recipient
 from emails.suppression import preferences_url, unsubscribe_url
+from emails.templating import message_bodies
 
 # SES counts every address in To, Cc and Bcc against this, per call.
 SES_MAX_ADDRESSES_PER_CALL = 50
@@ -53,7 +54,7 @@ def email_build(
         # which lets events find the message even before its MessageId is known.
         "X-SES-MESSAGE-TAGS": f"crm_message_id={message.id}, category={message.category}",
     }
-    html_body, text_body = message.html_body, message.text_body
+    html_body, text_body = message_bodies(message)
     if message.category == Category.MARKETING and len(group) == 1:
         # RFC 8058 one-click unsubscribe: mail providers POST to the link.
         link = unsubscribe_url(address=group[0].address, category=message.category)

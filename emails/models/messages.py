@@ -43,6 +43,16 @@ class Bulk(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # What its messages were rendered from, as accepted (the template may change after). When `bodies_stored`
+    # is off, its messages' bodies are not stored: each is rendered again when read, from these and the
+    # message's own data, which gives what accepting rendered (emails.templating.bodies).
+    subject_source = models.TextField(blank=True)
+    html_source = models.TextField(blank=True)
+    text_source = models.TextField(blank=True)
+    provided = models.JSONField(
+        default=dict, blank=True, help_text="What every template's context held besides the data."
+    )
+    bodies_stored = models.BooleanField(default=True)
 
     class Meta:
         ordering = ["-created_at"]

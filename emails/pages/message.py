@@ -41,7 +41,7 @@ from emails.selectors import (
     email_rate_wait,
     email_resends,
 )
-from emails.templating import html_remote_images, html_sanitise
+from emails.templating import html_remote_images, html_sanitise, message_bodies
 
 RECIPIENTS_PER_PAGE = 50
 # The poll's parameter holding what the page last announced.
@@ -115,7 +115,8 @@ class DetailView(LoginRequiredMixin, View):
     def get(self, request: HttpRequest, message_id: uuid.UUID) -> HttpResponse:
         message = _message(request, message_id)
         context = message_context(request, message)
-        html = html_sanitise(message.html_body) if message.html_body else ""
+        html_body, context["text_body"] = message_bodies(message)
+        html = html_sanitise(html_body) if html_body else ""
         remote = html_remote_images(html)
         context["html_preview"] = html
         context["remote_images"] = remote
@@ -132,7 +133,8 @@ class BodyView(LoginRequiredMixin, View):
 
     def get(self, request: HttpRequest, message_id: uuid.UUID) -> HttpResponse:
         message = _message(request, message_id)
-        html = html_sanitise(message.html_body) if message.html_body else ""
+        html_body, _ = message_bodies(message)
+        html = html_sanitise(html_body) if html_body else ""
         response = HttpResponse("<!doctype html>\n" + html, content_type="text/html; charset=utf-8")
         # The image hosts learn nothing of this address (the message's id).
         response["Referrer-Policy"] = "no-referrer"

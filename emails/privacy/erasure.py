@@ -151,7 +151,8 @@ def _messages_erase(message_ids: list[uuid.UUID], scrub: Scrubber, *, now: datet
             message.template_data = scrub.json(message.template_data)
             message.custom_data = scrub.json(message.custom_data)
             message.tags = scrub.json(message.tags)
-            # Mail still to be sent to others keeps its bodies: they are still to receive it.
+            # Mail still to be sent to others keeps its bodies: they are still to receive it. (A bulk's message,
+            # whose bodies may be rendered from its data, has one recipient: the address erased, so it is done.)
             done = message.status in MESSAGE_FINISHED or message.pk not in waiting
             if done and message.body_removed_at is None:
                 message.html_body = message.text_body = ""

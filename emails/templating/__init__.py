@@ -1,11 +1,13 @@
 """The templating wing: stored templates, their versions and variables, and rendering what goes out.
 
 Its interface: `email_render` (what a send's subject and bodies become),
+`message_bodies` (a message's HTML and text, stored or rendered again from its bulk),
 `html_sanitise` (stored HTML shown to people) and `html_remote_images`, and the template services
 (`template_save`, `template_restore`, `template_delete`, previews, the
 variables a send must give). It knows no other wing.
 """
 
+from emails.templating.bodies import bodies_stored, message_bodies
 from emails.templating.rendering import (
     Compiled,
     Rendered,
@@ -34,10 +36,12 @@ __all__ = [
     "Rendered",
     "TemplateDraft",
     "Variable",
+    "bodies_stored",
     "email_render",
     "html_remote_images",
     "html_sanitise",
     "html_to_text",
+    "message_bodies",
     "source_preview",
     "source_variables",
     "template_check",

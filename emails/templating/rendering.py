@@ -160,7 +160,8 @@ class Compiled:
     the CSS is inlined per message.
     """
 
-    def __init__(self, *, subject: str, html: str, text: str) -> None:
+    def __init__(self, *, subject: str, html: str, text: str, provided_values: dict[str, Any] | None = None) -> None:
+        self.sources = (subject, html, text)
         self._inline = "<style" in html.lower()
         try:
             self._subject = _ENGINE.from_string(subject)
@@ -174,13 +175,21 @@ class Compiled:
             self._text = _ENGINE.from_string(text) if text else None
         except TemplateSyntaxError as exc:
             raise EmailRenderError(str(exc)) from exc
-        self._provided = provided()
+        # What the context holds besides the data: as now, or as it was when a bulk was accepted.
+        self.provided = provided() if provided_values is None else provided_values
         compiled = [t for t in (self._subject, self._html, self._text) if t is not None]
         # What each recipient's data must give (source.variables_of's rule), found once for the bulk.
         self.required = [v.name for v in variables_of(compiled) if v.required]
         if self._html is not None and self._inline and (inlined := _inlined_once(self._html)) is not None:
             self._html, self._inline = inlined, False
         self._pieces = [Pieces.of(t) if t is not None else None for t in (self._subject, self._html, self._text)]
+
+    @property
+    def bodies_repeatable(self) -> bool:
+        """Whether the HTML and text are a function of the data alone, rendered again at will: text and plain
+        variables joined, with no CSS inlined and no text derived per message (those go through other libraries)."""
+        bodies = [(t, p) for t, p in zip((self._html, self._text), self._pieces[1:], strict=True) if t is not None]
+        return bool(bodies) and all(p is not None for _, p in bodies) and not self._inline and not self._derive
 
     def missing(self, data: dict[str, Any]) -> list[str]:
         """The required variables `data` leaves out (absent, None or blank)."""
@@ -194,7 +203,7 @@ class Compiled:
         return _plain(template.render(Context(values, autoescape=autoescape))) if template is not None else ""
 
     def render(self, data: dict[str, Any]) -> Rendered:
-        values = {**self._provided, **data}
+        values = {**self.provided, **data}
         subject = " ".join(self._part(0, values, autoescape=False).split())
         html = self._part(1, values, autoescape=True)
         text = self._part(2, values, autoescape=False).strip()
@@ -206,6 +215,20 @@ class Compiled:
         if self._derive and html:
             text = html_to_text(html)
         return Rendered(subject=subject, html=html, text=text)
+
+    def subject_and_size(self, data: dict[str, Any]) -> tuple[str, int]:
+        """The subject `render` gives, and the UTF-8 bytes of its subject, HTML and text together, without building
+        the HTML; only for `bodies_repeatable` templates (whose bodies are not stored, so only their size is)."""
+        assert self.bodies_repeatable
+        values = {**self.provided, **data}
+        subject = " ".join(self._part(0, values, autoescape=False).split())
+        html = self._pieces[1].size(values, autoescape=True) if self._pieces[1] is not None else 0
+        text = self._part(2, values, autoescape=False).strip()
+        return subject, _bytes(subject) + html + _bytes(text)
+
+
+def _bytes(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode())
 
 
 def _markers(pieces: Pieces) -> list[dict[str, str]] | None:

@@ -17,6 +17,7 @@ from emails.delivery import email_claim_batch, email_drain, email_sweep
 from emails.delivery.retry import scheduled_release
 from emails.models import Bulk, Message, Recipient
 from emails.suppression import suppression_add
+from emails.templating import message_bodies
 
 pytestmark = pytest.mark.django_db
 
@@ -54,10 +55,11 @@ def test_each_person_gets_their_own_message_with_their_own_name_escaped(post_bul
     data = response.json()["data"]
     assert (data["total"], data["accepted"], data["skipped"]) == (2, 2, [])
     first, second = Message.objects.filter(bulk_id=data["bulkId"]).order_by("bulk_index")
-    assert first.subject == "Invoice 0 for Person 0" and "Dear Person 0," in first.html_body
+    (first_html, _), (second_html, second_text) = message_bodies(first), message_bodies(second)
+    assert first.subject == "Invoice 0 for Person 0" and "Dear Person 0," in first_html
     assert second.subject == "Invoice 1 for <b>Bo</b>"  # a subject is text
-    assert "Dear &lt;b&gt;Bo&lt;/b&gt;," in second.html_body and "<b>Bo</b>" not in second.html_body
-    assert "Dear <b>Bo</b>," in second.text_body  # derived from the HTML template, rendered as text
+    assert "Dear &lt;b&gt;Bo&lt;/b&gt;," in second_html and "<b>Bo</b>" not in second_html
+    assert "Dear <b>Bo</b>," in second_text  # derived from the HTML template, rendered as text
     assert [r.address for r in second.recipients.all()] == ["p1@example.com"]
     assert len(ses.sent_messages) == 2  # delivered by the usual drain
 

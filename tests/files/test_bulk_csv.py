@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from emails.models import Bulk, Message
+from emails.templating import message_bodies
 from tests.files.conftest import Storage
 from tests.files.test_access import client_for, stored
 
@@ -34,10 +35,10 @@ def test_a_csv_file_becomes_one_message_per_row(api: Any, storage: Storage,
     assert (data["total"], data["accepted"]) == (3, 2)
     assert data["skipped"][0]["index"] == 1 and data["skipped"][0]["to"] == "not-an-address"
     ann, bob = Message.objects.order_by("bulk_index")
-    assert (ann.subject, ann.client_id, ann.text_body) == ("Invoice 7", "c-1", "Hi Ann Árvíz: €12")
+    assert (ann.subject, ann.client_id, message_bodies(ann)[1]) == ("Invoice 7", "c-1", "Hi Ann Árvíz: €12")
     assert ann.recipients.get().display_name == "Ann Árvíz"
     assert ann.template_data == {"name": "Ann Árvíz", "number": "7", "amount": "€12"}  # every other column
-    assert bob.text_body == "Hi Bob: 1,50"
+    assert message_bodies(bob)[1] == "Hi Bob: 1,50"
 
 
 def test_a_file_that_is_not_a_recipients_csv_is_refused_whole(

@@ -8,6 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from emails.models import Event, Message, Recipient
+from emails.templating import message_bodies
 
 
 class RecipientSerializer(serializers.ModelSerializer[Any]):
@@ -118,8 +119,9 @@ class MessageSummarySerializer(serializers.ModelSerializer[Any]):
 
 
 class MessageDetailSerializer(MessageSummarySerializer):
-    htmlContent = serializers.CharField(source="html_body")
-    textContent = serializers.CharField(source="text_body")
+    # A bulk's message may have its bodies rendered from its bulk (emails.templating.bodies).
+    htmlContent = serializers.SerializerMethodField()
+    textContent = serializers.SerializerMethodField()
     templateData = serializers.JSONField(source="template_data")
     customData = serializers.JSONField(source="custom_data")
     attempts = serializers.IntegerField()
@@ -132,6 +134,14 @@ class MessageDetailSerializer(MessageSummarySerializer):
     bodyRemovedReason = serializers.CharField(
         source="body_removed_reason", help_text='Why: "retention", "erasure", or empty while the bodies are kept.'
     )
+
+    @extend_schema_field(serializers.CharField())
+    def get_htmlContent(self, message: Message) -> str:
+        return message_bodies(message)[0]
+
+    @extend_schema_field(serializers.CharField())
+    def get_textContent(self, message: Message) -> str:
+        return message_bodies(message)[1]
 
     class Meta(MessageSummarySerializer.Meta):
         fields = [
