@@ -15,7 +15,6 @@ any send, so the report shows them.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -26,6 +25,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.errors import FieldErrors
+from core.ids import uuid7
 from core.sql import RowsWriter
 from core.text import text_problem
 from emails.accepting.addresses import address_parse
@@ -143,7 +143,8 @@ def bulk_accept(*, owner: User, draft: BulkDraft, progress: Callable[[int, int],
     skipped: list[Skipped] = []
     accepted = 0
     for chunk in _chunks(enumerate(rows), CHUNK):
-        # A time per row, a microsecond apart, so workers take the bulk in its order (oldest first).
+        # A time per row, a microsecond apart, so workers take the bulk in its order (oldest first); time-ordered
+        # ids (core.ids), so the chunk's keys are appended to the primary key's index, not scattered through it.
         start = timezone.now()
         message_rows: list[list[Any]] = []
         recipient_rows: list[list[Any]] = []
@@ -153,7 +154,7 @@ def bulk_accept(*, owner: User, draft: BulkDraft, progress: Callable[[int, int],
                 skipped.append(problem)
                 continue
             assert built is not None
-            message_id, created = uuid.uuid4(), start + timedelta(microseconds=len(message_rows))
+            message_id, created = uuid7(), start + timedelta(microseconds=len(message_rows))
             tags = {**shared.tags, **built.tags} if built.tags else shared.tags
             message_rows.append(messages.row((message_id, built.subject, built.html, built.text, built.data,
                                               built.client_id, tags, built.size, index, created, created)))  # fmt: skip

@@ -24,6 +24,8 @@ from functools import lru_cache
 from emails.models import Bulk, Message
 from emails.templating.rendering import Compiled
 
+_MEMO = "_bodies_rendered"
+
 
 def bodies_stored(message: Message) -> bool:
     """Whether the message's bodies are what it stores (False: they are rendered from its bulk)."""
@@ -36,9 +38,16 @@ def message_bodies(message: Message) -> tuple[str, str]:
     """The message's HTML and text, as they go out (before the unsubscribe footer)."""
     if bodies_stored(message):
         return message.html_body, message.text_body
+    # Readers ask for both halves apart (the API's htmlContent and textContent, the admin's two fields): rendered once
+    # per instance, for as long as it holds the same data.
+    data = message.template_data
+    memo = message.__dict__.get(_MEMO)
+    if memo is not None and memo[0] is data:
+        return memo[1]
     compiled = _bulk_compiled(message.bulk_id)
     assert compiled is not None  # bodies_stored said so
-    rendered = compiled.render(message.template_data)
+    rendered = compiled.render(data)
+    message.__dict__[_MEMO] = (data, (rendered.html, rendered.text))
     return rendered.html, rendered.text
 
 

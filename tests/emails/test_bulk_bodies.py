@@ -144,3 +144,19 @@ def test_erasure_and_retention_leave_nothing_to_render(post_bulk: Any) -> None:
     assert message_bodies_remove(days=1, now=sent.created_at + timedelta(days=2)) == 1
     sent.refresh_from_db()
     assert sent.body_removed_at and sent.template_data == {} and message_bodies(sent) == ("", "")
+
+
+def test_one_instance_is_rendered_once_for_both_bodies_until_its_data_changes(post_bulk: Any, monkeypatch: Any) -> None:
+    message = post_bulk()[0]
+    renders: list[dict[str, Any]] = []
+    render = Compiled.render
+
+    def counted(self: Compiled, data: dict[str, Any]) -> Any:
+        renders.append(data)
+        return render(self, data)
+
+    monkeypatch.setattr(Compiled, "render", counted)
+    html, text = message_bodies(message)
+    assert message_bodies(message) == (html, text) and len(renders) == 1
+    message.template_data = {"name": "Bea", "number": "8"}
+    assert "Dear Bea," in message_bodies(message)[0] and len(renders) == 2
