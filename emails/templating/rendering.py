@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import css_inline
@@ -184,7 +185,7 @@ class Compiled:
             self._html, self._inline = inlined, False
         self._pieces = [Pieces.of(t) if t is not None else None for t in (self._subject, self._html, self._text)]
 
-    @property
+    @cached_property  # of what __init__ settled; asked once per row of a bulk
     def bodies_repeatable(self) -> bool:
         """Whether the HTML and text are a function of the data alone, rendered again at will: text and plain
         variables joined, with no CSS inlined and no text derived per message (those go through other libraries)."""
