@@ -24,6 +24,14 @@ def uuid7(now_ns: int | None = None) -> uuid.UUID:
     Ids made in the same millisecond are unique (74 random bits) but in no
     particular order among themselves.
     """
-    millis = (time.time_ns() if now_ns is None else now_ns) // 1_000_000
-    value = (millis & 0xFFFF_FFFF_FFFF) << 80 | int.from_bytes(os.urandom(10), "big")
-    return uuid.UUID(int=(value & _CLEAR) | _VERSION | _VARIANT)
+    return uuid7_many(1, now_ns=now_ns)[0]
+
+
+def uuid7_many(count: int, *, now_ns: int | None = None) -> list[uuid.UUID]:
+    """`count` ids of this millisecond (or of `now_ns`), from one read of the system's random source."""
+    millis = ((time.time_ns() if now_ns is None else now_ns) // 1_000_000 & 0xFFFF_FFFF_FFFF) << 80
+    random = os.urandom(10 * count)
+    return [
+        uuid.UUID(int=(millis | int.from_bytes(random[i : i + 10], "big")) & _CLEAR | _VERSION | _VARIANT)
+        for i in range(0, 10 * count, 10)
+    ]

@@ -175,7 +175,11 @@ def _converter(field: Field[Any, Any]) -> Any:
         if connection.vendor == "postgresql":
             return lambda value: value
         zone = connection.timezone  # SQLite keeps the text of the naive time in the connection's zone, as Django does
-        return _Last(lambda value: str(value.astimezone(zone).replace(tzinfo=None)))
+
+        def naive_text(value: Any) -> str:  # timezone.now() is in UTC, as the connection usually is: no conversion
+            return str((value if value.tzinfo is zone else value.astimezone(zone)).replace(tzinfo=None))
+
+        return _Last(naive_text)
     return lambda value: field.get_db_prep_save(value, connection)
 
 

@@ -1,6 +1,6 @@
 import uuid
 
-from core.ids import uuid7
+from core.ids import uuid7, uuid7_many
 
 
 def test_version_and_variant():
@@ -17,3 +17,11 @@ def test_the_time_leads_so_later_ids_sort_after():
 
 def test_ids_in_one_millisecond_differ():
     assert len({uuid7(now_ns=5_000_000) for _ in range(1000)}) == 1000
+
+
+def test_many_at_once_are_distinct_version_7_ids_of_now():
+    before = uuid7()
+    ids = uuid7_many(500)
+    assert len(set(ids)) == 500 and {i.version for i in ids} == {7}
+    assert {i.variant for i in ids} == {uuid.RFC_4122}
+    assert all(i.int >> 80 >= before.int >> 80 for i in ids) and uuid7_many(0) == []

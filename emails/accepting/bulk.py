@@ -18,14 +18,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
 from core.errors import FieldErrors
-from core.ids import uuid7
+from core.ids import uuid7_many
 from core.sql import RowsWriter
 from core.text import text_problem
 from emails.accepting.addresses import address_parse
@@ -148,13 +148,14 @@ def bulk_accept(*, owner: User, draft: BulkDraft, progress: Callable[[int, int],
         start = timezone.now()
         message_rows: list[list[Any]] = []
         recipient_rows: list[list[Any]] = []
+        ids = iter(uuid7_many(len(chunk)))
         for index, row in chunk:
             problem, built = _row(index, row, seen, compiled, bodies=store_bodies)
             if problem is not None:
                 skipped.append(problem)
                 continue
             assert built is not None
-            message_id, created = uuid7(), start + timedelta(microseconds=len(message_rows))
+            message_id, created = next(ids), start + timedelta(microseconds=len(message_rows))
             tags = {**shared.tags, **built.tags} if built.tags else shared.tags
             message_rows.append(messages.row((message_id, built.subject, built.html, built.text, built.data,
                                               built.client_id, tags, built.size, index, created, created)))  # fmt: skip
@@ -236,9 +237,10 @@ MESSAGE_VARYING = ("id", "subject", "html_body", "text_body", "template_data", "
                    "bulk_index", "created_at", "updated_at")  # fmt: skip
 
 
-@dataclass(frozen=True)
-class _Built:
-    """One good row, rendered: what its message and recipient are made of (the bodies only when stored)."""
+class _Built(NamedTuple):
+    """One good row, rendered: what its message and recipient are made of (the bodies only when stored).
+
+    A tuple, made once per row: a frozen dataclass sets each of its fields through object.__setattr__."""
 
     subject: str
     html: str
