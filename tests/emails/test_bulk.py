@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -62,6 +64,15 @@ def test_each_person_gets_their_own_message_with_their_own_name_escaped(post_bul
     assert "Dear <b>Bo</b>," in second_text  # derived from the HTML template, rendered as text
     assert [r.address for r in second.recipients.all()] == ["p1@example.com"]
     assert len(ses.sent_messages) == 2  # delivered by the usual drain
+
+
+def test_a_bulk_is_accepted_under_a_debug_cursor(post_bulk: Any) -> None:
+    # DEBUG, or a test counting queries, formats each statement with its parameters: the bulk's INSERTs too.
+    with CaptureQueriesContext(connection) as queries:
+        response = post_bulk(body(recipients=people(3)), run=False)
+    assert response.status_code == 202, response.json()
+    assert Message.objects.filter(bulk_id=response.json()["data"]["bulkId"]).count() == 3
+    assert any("p2@example.com" in query["sql"] for query in queries.captured_queries)
 
 
 def test_a_bulks_message_ids_are_time_ordered(post_bulk: Any) -> None:
