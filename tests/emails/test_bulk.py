@@ -72,7 +72,8 @@ def test_a_bulk_is_accepted_under_a_debug_cursor(post_bulk: Any) -> None:
         response = post_bulk(body(recipients=people(3)), run=False)
     assert response.status_code == 202, response.json()
     assert Message.objects.filter(bulk_id=response.json()["data"]["bulkId"]).count() == 3
-    assert any("p2@example.com" in query["sql"] for query in queries.captured_queries)
+    if connection.vendor == "sqlite":  # PostgreSQL takes the rows by COPY, which the debug cursor does not see
+        assert any("p2@example.com" in query["sql"] for query in queries.captured_queries)
 
 
 def test_a_bulks_message_ids_are_time_ordered(post_bulk: Any) -> None:
