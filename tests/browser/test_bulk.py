@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from emails.delivery import email_drain
-from emails.models import Bulk
+from emails.models import Bulk, Message
 from tests.browser.test_analytics import sign_in
 from tests.factories import UserFactory
 
@@ -59,3 +59,15 @@ def test_paste_preview_send_and_watch_the_progress_bar(
     page.goto(f"{live_server.url}/bulk")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.screenshot(path=f"{SCREENSHOTS}/bulk-390.png", full_page=True)
+
+    # A message of the bulk stores no bodies: its page renders them from the bulk, the HTML and the text.
+    message = Message.objects.get(bulk__isnull=False, bulk_index=2)
+    assert (message.html_body, message.text_body) == ("", "")
+    for width, height in ((1280, 900), (390, 844)):
+        page.set_viewport_size({"width": width, "height": height})
+        page.goto(f"{live_server.url}/emails/{message.pk}")
+        expect(page.frame_locator("iframe.preview").locator("body")).to_contain_text("Dear Person 2, your statement 2")
+        expect(page.locator("pre.text-body")).to_contain_text("Dear Person 2, your statement 2 is ready.")
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        page.screenshot(path=f"{SCREENSHOTS}/bulk-message-{width}.png", full_page=True)
+        page.locator("iframe.preview").screenshot(path=f"{SCREENSHOTS}/bulk-message-html-{width}.png")
