@@ -76,11 +76,13 @@ def test_a_bulk_is_accepted_under_a_debug_cursor(post_bulk: Any) -> None:
         assert any("p2@example.com" in query["sql"] for query in queries.captured_queries)
 
 
-def test_a_bulks_message_ids_are_time_ordered(post_bulk: Any) -> None:
+def test_a_bulks_message_ids_are_time_ordered(post_bulk: Any, monkeypatch: Any) -> None:
+    monkeypatch.setattr("emails.accepting.bulk.CHUNK", 2)  # three chunks, each with its own ids
     response = post_bulk(body(recipients=people(5)), run=False)
     messages = list(Message.objects.filter(bulk_id=response.json()["data"]["bulkId"]).order_by("bulk_index"))
-    assert {m.pk.version for m in messages} == {7}
-    # Each id starts with the time it was made, in milliseconds: in the bulk's order, and about its row's time.
+    assert len({m.pk for m in messages}) == 5 and {m.pk.version for m in messages} == {7}
+    # Each id starts with the time it was made, in milliseconds: never earlier than the chunk before's, and about
+    # its row's time.
     made = [m.pk.int >> 80 for m in messages]
     assert made == sorted(made)
     assert all(abs(ms - m.created_at.timestamp() * 1000) < 60_000 for ms, m in zip(made, messages, strict=True))
