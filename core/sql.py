@@ -12,6 +12,7 @@ import functools
 import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from itertools import chain
 from typing import Any, Protocol, TypeVar
 
 from django.db import connection
@@ -108,7 +109,8 @@ class RowsWriter:
     row (docs/benchmarks.md, issue 12). Here the fields that are the same for
     every row are prepared once, from `base`, and each row gives only its
     `varying` values, prepared by cheap converters. PostgreSQL gets the rows by
-    COPY; SQLite by INSERTs of many rows each.
+    COPY; SQLite by INSERTs of many rows each, whose shared values are bound
+    once a statement, not once a row (a message has 40 columns, 11 its own).
 
     An auto-incremented primary key is left to the database; auto_now and
     auto_now_add fields are given by the caller, as varying values (a per-row
@@ -116,19 +118,27 @@ class RowsWriter:
     """
 
     def __init__(self, model: type[Model], base: Model, varying: Sequence[str]) -> None:
-        fields = [f for f in model._meta.concrete_fields if not isinstance(f, AutoField)]
-        self.columns = [f.attname for f in fields]
-        by_name = {f.attname: f for f in fields}
-        self._positions = [self.columns.index(name) for name in varying]
-        self._convert = [_converter(by_name[name]) for name in varying]
-        self._base = [_prepared(f, getattr(base, f.attname)) for f in fields]
+        fields = {f.attname: f for f in model._meta.concrete_fields if not isinstance(f, AutoField)}
+        unknown = set(varying) - set(fields)
+        assert not unknown, f"not columns of {model.__name__}: {sorted(unknown)}"
+        shared = [name for name in fields if name not in varying]
+        # The columns in this order: the varying ones, then the shared ones (COPY and INSERT take any order).
+        self.columns = [*varying, *shared]
+        self._width = len(varying)
+        # Only the values that need converting are given to a converter: str and int go as they are.
+        # One converter for every time column, so a time a row gives twice (created_at, updated_at) is written once.
+        times = _times()
+        converters = [(index, _converter(fields[name], times)) for index, name in enumerate(varying)]
+        self._convert = [(index, convert) for index, convert in converters if convert is not _same]
+        self._shared = [_prepared(fields[name], getattr(base, name)) for name in shared]
         self._model = model
 
     def row(self, values: Sequence[Any]) -> list[Any]:
-        """The full row: the base's values with these varying ones, in `varying`'s order, prepared."""
-        row = self._base.copy()
-        for position, convert, value in zip(self._positions, self._convert, values, strict=True):
-            row[position] = convert(value)
+        """A row's varying values, in `varying`'s order, prepared for the database."""
+        assert len(values) == self._width, f"{len(values)} values for {self._width} varying columns"
+        row = list(values)
+        for index, convert in self._convert:
+            row[index] = convert(row[index])
         return row
 
     def write(self, rows: list[list[Any]]) -> None:
@@ -137,20 +147,28 @@ class RowsWriter:
         names = ", ".join(column(self._model, name) for name in self.columns)
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
+                shared = self._shared
                 with cursor.copy(f"COPY {table(self._model)} ({names}) FROM STDIN") as copy:
                     for row in rows:
-                        copy.write_row(row)
-            else:
-                # Many rows a statement, not one statement run per row (executemany): 15% less time in SQLite.
-                # "%s", as Django's cursor takes them: sqlite3's own "?" would skip its conversion (3 to 5% of
-                # accepting a bulk), but a debug cursor (DEBUG, or a test counting queries) formats the statement
-                # with "%" and fails on them.
-                marks = "(" + ", ".join(["%s"] * len(self.columns)) + ")"
-                per = max(1, _SQLITE_VARIABLES // len(self.columns))
-                for start in range(0, len(rows), per):
-                    part = rows[start : start + per]
-                    sql = f"INSERT INTO {table(self._model)} ({names}) VALUES {', '.join([marks] * len(part))}"  # noqa: S608
-                    cursor.execute(sql, [value for row in part for value in row])
+                        copy.write_row(row + shared)
+                return
+            # Many rows a statement, not one statement run per row (executemany): 15% less time in SQLite. The
+            # shared values are bound once, in the SELECT list over the rows' VALUES (named column1, column2...).
+            # "%s", as Django's cursor takes them: sqlite3's own "?" would skip its conversion, but a debug cursor
+            # (DEBUG, or a test counting queries) formats the statement with "%" and fails on them.
+            width = self._width
+            select = ", ".join([f"column{i}" for i in range(1, width + 1)] + ["%s"] * len(self._shared))
+            marks = "(" + ", ".join(["%s"] * width) + ")"
+            per = max(1, (_SQLITE_VARIABLES - len(self._shared)) // width)
+            for start in range(0, len(rows), per):
+                part = rows[start : start + per]
+                values = ", ".join([marks] * len(part))
+                sql = f"INSERT INTO {table(self._model)} ({names}) SELECT {select} FROM (VALUES {values})"  # noqa: S608
+                cursor.execute(sql, [*self._shared, *chain.from_iterable(part)])
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 def _prepared(field: Field[Any, Any], value: Any) -> Any:
@@ -160,27 +178,32 @@ def _prepared(field: Field[Any, Any], value: Any) -> Any:
     return prepared
 
 
-def _converter(field: Field[Any, Any]) -> Any:
+def _times() -> Callable[[Any], Any]:
+    """What turns an aware datetime into what the database takes."""
+    if connection.vendor == "postgresql":
+        return _same
+    zone = connection.timezone  # SQLite keeps the text of the naive time in the connection's zone, as Django does
+
+    def naive_text(value: Any) -> str:  # timezone.now() is in UTC, as the connection usually is: no conversion
+        return str((value if value.tzinfo is zone else value.astimezone(zone)).replace(tzinfo=None))
+
+    return _Last(naive_text)
+
+
+def _converter(field: Field[Any, Any], times: Callable[[Any], Any]) -> Any:
     """What turns a Python value of `field` into what the database takes, as cheaply as that can be done."""
     target = field.target_field if isinstance(field, ForeignKey) else field
     if isinstance(target, UUIDField):
-        return (lambda value: value) if connection.vendor == "postgresql" else (lambda value: value.hex)
+        return _same if connection.vendor == "postgresql" else (lambda value: value.hex)
     if isinstance(target, CharField | TextField | IntegerField) and not isinstance(field, ForeignKey | AutoField):
-        return lambda value: value  # str and int go to the driver as they are
+        return _same  # str and int go to the driver as they are
     if isinstance(field, JSONField):
         encoder = field.encoder
         # The same dict given row after row (a bulk's shared tags) is encoded once: a value is taken as it is when
         # given, so a caller changes none it has given.
         return _Last(lambda value: json.dumps(value, cls=encoder))
     if isinstance(field, DateTimeField):
-        if connection.vendor == "postgresql":
-            return lambda value: value
-        zone = connection.timezone  # SQLite keeps the text of the naive time in the connection's zone, as Django does
-
-        def naive_text(value: Any) -> str:  # timezone.now() is in UTC, as the connection usually is: no conversion
-            return str((value if value.tzinfo is zone else value.astimezone(zone)).replace(tzinfo=None))
-
-        return _Last(naive_text)
+        return times
     return lambda value: field.get_db_prep_save(value, connection)
 
 

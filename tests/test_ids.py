@@ -1,3 +1,5 @@
+import copy
+import pickle
 import uuid
 
 from core.ids import uuid7, uuid7_many
@@ -25,3 +27,13 @@ def test_many_at_once_are_distinct_version_7_ids_of_now():
     assert len(set(ids)) == 500 and {i.version for i in ids} == {7}
     assert {i.variant for i in ids} == {uuid.RFC_4122}
     assert all(i.int >> 80 >= before.int >> 80 for i in ids) and uuid7_many(0) == []
+
+
+def test_an_id_is_a_whole_uuid():
+    """Made without UUID(int=...)'s checks, still a UUID like any other: equal, hashed, printed, pickled alike."""
+    value = uuid7()
+    same = uuid.UUID(str(value))
+    assert value == same and hash(value) == hash(same) and value.hex == same.hex and value.bytes == same.bytes
+    assert pickle.loads(pickle.dumps(value)) == value  # noqa: S301 (our own bytes)
+    assert copy.deepcopy(value) == value
+    assert value.is_safe == uuid.SafeUUID.unknown

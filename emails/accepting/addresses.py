@@ -74,7 +74,6 @@ def address_parse(entry: str) -> Address:
     entry = entry.strip()
     if problem := text_problem(entry, single_line=True):
         raise ValueError(LINE_BREAKS if problem == CONTROL_CHARACTERS else problem)
-    invalid = ValueError(f"Enter a valid email address: {entry[:100]!r}.")
     if match := _ANGLE.match(entry):
         name, address = match["name"].strip(), match["address"]
         if name.startswith('"'):
@@ -82,14 +81,18 @@ def address_parse(entry: str) -> Address:
     elif _BARE.match(entry):
         name, address = "", entry
     else:
-        raise invalid
+        raise _invalid(entry)
     if len(address) > MAX_ADDRESS or len(name) > MAX_NAME:
-        raise invalid
+        raise _invalid(entry)
     try:
         _validate_email(address)
     except ValidationError:
-        raise invalid from None
+        raise _invalid(entry) from None
     return Address(address=address.lower(), name=name)
+
+
+def _invalid(entry: str) -> ValueError:
+    return ValueError(f"Enter a valid email address: {entry[:100]!r}.")
 
 
 def reply_to_problem(value: str) -> str | None:
