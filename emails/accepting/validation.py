@@ -187,10 +187,12 @@ def shared_fields_check(
 def row_problems(*, client_id: str, tags: dict[str, Any], template_data: dict[str, Any]) -> list[str]:
     """What is wrong with one bulk row's own fields (its client id, tags and data), in words; [] if nothing."""
     errors = FieldErrors()
-    _single_line(errors, "clientId", client_id.strip(), MAX_CLIENT_ID)
-    _tags(errors, tags)
+    if client_id:  # most rows have neither, and need no call for them
+        _single_line(errors, "clientId", client_id.strip(), MAX_CLIENT_ID)
+    if tags:
+        _tags(errors, tags)
     _data(errors, "templateData", template_data)
-    return [f"{'.'.join(map(str, e.path))}: {e.message}" for e in errors]
+    return [f"{'.'.join(map(str, e.path))}: {e.message}" for e in errors] if errors else []
 
 
 def body_check(errors: FieldErrors, name: str, value: str, *, single_line: bool = False) -> str:
