@@ -1,10 +1,30 @@
-"""Building the MIME that leaves, with Django's mail classes."""
+"""Building the MIME that leaves, with Django's mail classes.
+
+Serialising is most of a send's CPU, and Python's email package spends it on
+two things a message need not repeat (docs/benchmarks.md, issue 12):
+
+- **Folding headers.** Each header of each message goes through
+  email.header.Header. The messages of a batch repeat most of theirs (From,
+  Reply-To, and each part's MIME-Version, Content-Type and
+  Content-Transfer-Encoding), so the drain serialises a batch with one
+  `HeaderFolds` policy, which folds each distinct header once.
+- **Checking the boundary.** The generator compiles a pattern for each new
+  boundary to check that no line of the text is it. Here each multipart part
+  gets its boundary, made as the generator makes one, when it is in none of
+  the payloads or header values (a plain substring test, stricter than the
+  generator's line test); otherwise the generator still chooses it.
+"""
 
 from __future__ import annotations
 
 import html
+import random
+import sys
 from collections.abc import Iterator, Sequence
+from email.message import Message as MIMEMessage
 from email.mime.base import MIMEBase
+from email.policy import Compat32
+from typing import Any
 
 from django.core.mail import EmailMultiAlternatives
 
@@ -36,12 +56,82 @@ def recipient_groups(
         yield list(recipients[start : start + size])
 
 
+_random = random.Random()  # a boundary is no secret: the generator draws its own from the random module too
+MAX_FOLDS = 5_000  # headers one HeaderFolds keeps: a batch's messages' headers, with room to spare
+
+
+class HeaderFolds(Compat32):
+    """The policy Django's messages use (compat32), folding each distinct header once: one per batch of messages.
+
+    A header's folded form is a function of its name, its value and the
+    policy's settings, which are the key. A value that is not a str (an
+    email.header.Header) is folded each time. Clones (the generator makes one
+    for each message) share what was folded; policies take no attributes but
+    their settings, so the store is set around that guard.
+    """
+
+    def __init__(self, **settings: Any) -> None:
+        super().__init__(**settings)
+        object.__setattr__(self, "_folded", {})
+
+    def fold_binary(self, name: str, value: Any) -> bytes:
+        if type(value) is not str:
+            return super().fold_binary(name, value)
+        folded: dict[tuple[Any, ...], bytes] = self._folded  # type: ignore[attr-defined]
+        key = (name, value, self.linesep, self.max_line_length, self.cte_type)
+        found = folded.get(key)
+        if found is None:
+            found = super().fold_binary(name, value)
+            if len(folded) < MAX_FOLDS:
+                folded[key] = found
+        return found
+
+
+class _Email(EmailMultiAlternatives):
+    """Django's message, serialised with a batch's HeaderFolds (when given) and boundaries already chosen."""
+
+    header_folds: HeaderFolds | None = None
+
+    def message(self) -> Any:
+        msg = super().message()
+        if self.header_folds is not None:
+            msg.policy = self.header_folds  # the generator folds every part's headers with the message's policy
+        _boundaries_choose(msg)
+        return msg
+
+
+def _boundaries_choose(msg: MIMEMessage) -> None:
+    """A boundary for each multipart part without one, as email.generator makes them, when it is in no payload and
+    no header value of the parts; else (or for a payload that is not text) the generator's own check chooses it."""
+    parts = list(msg.walk())
+    texts: list[str] = []
+    for part in parts[1:]:
+        texts.extend(map(str, part.values()))
+        if not part.is_multipart():
+            payload = part.get_payload()
+            if not isinstance(payload, str):
+                return
+            texts.append(payload)
+    for part in parts:
+        if part.is_multipart() and part.get_boundary() is None:
+            boundary = "=" * 15 + f"{_random.randrange(sys.maxsize):019d}=="  # as the generator makes it
+            if not any(boundary in text for text in texts):
+                part.set_boundary(boundary)
+                texts.append(boundary)  # a nested part's boundary line is in its parent's text
+
+
 def email_build(
-    *, message: Message, group: Sequence[Recipient], attachments: Sequence[MIMEBase] = ()
+    *,
+    message: Message,
+    group: Sequence[Recipient],
+    attachments: Sequence[MIMEBase] = (),
+    header_folds: HeaderFolds | None = None,
 ) -> EmailMultiAlternatives:
     """The message for one group: its headers show only that group's To and Cc.
 
-    `attachments` are the parts emails.delivery.parts read from storage.
+    `attachments` are the parts emails.delivery.parts read from storage;
+    `header_folds` is the policy of the batch it is sent in (a batch's
+    messages repeat most of their headers), or None to fold them all.
 
     Django encodes non-ASCII subjects and names, and raises BadHeaderError on
     a line break in any header, so nothing can be injected here.
@@ -61,7 +151,7 @@ def email_build(
         headers["List-Unsubscribe"] = f"<{link}>"
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         html_body, text_body = _with_footer(html_body, text_body, preferences_url(address=group[0].address))
-    email = EmailMultiAlternatives(
+    email = _Email(
         subject=message.subject,
         body=text_body or html_body,
         from_email=message.from_email,
@@ -77,6 +167,7 @@ def email_build(
         email.content_subtype = "html"
     for part in attachments:
         email.attach(part)
+    email.header_folds = header_folds
     return email
 
 

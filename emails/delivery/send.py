@@ -16,7 +16,7 @@ from django.core.mail.backends.base import BaseEmailBackend
 from emails.choices import MessageStatus, RecipientStatus
 from emails.delivery import pacing
 from emails.delivery.claim import Batch, batch_claim, batch_claim_first, batch_claim_one
-from emails.delivery.mime import email_build, recipient_groups, ses_call_count, ses_group_size
+from emails.delivery.mime import HeaderFolds, email_build, recipient_groups, ses_call_count, ses_group_size
 from emails.delivery.parts import attachment_parts
 from emails.delivery.records import SendRecorder
 from emails.delivery.retry import release_for_retry, release_unstarted
@@ -144,6 +144,7 @@ def _batch_send(batch: Batch, recorder: SendRecorder, *, watch: UrgentWatch | No
     if not batch.messages:
         return DeliveryOutcome(delivered=0)
     connection = ses_connection()
+    folds = HeaderFolds()  # a batch's messages repeat most of their headers: each is folded once (delivery.mime)
     delivered = 0
     try:
         for index, message in enumerate(batch.messages):
@@ -160,7 +161,7 @@ def _batch_send(batch: Batch, recorder: SendRecorder, *, watch: UrgentWatch | No
                 recorder.record_held(message)
                 continue
             attachments = batch.attachments[message.pk]
-            outcome = _send_groups(connection, message, batch, recorder)
+            outcome = _send_groups(connection, message, batch, recorder, folds)
             if outcome.transient:
                 recorder.flush(wait=True)  # what was sent is written before the message goes back to the queue
                 rest = [m.pk for m in batch.messages[index + 1 :]]
@@ -185,7 +186,9 @@ def _batch_send(batch: Batch, recorder: SendRecorder, *, watch: UrgentWatch | No
     return DeliveryOutcome(delivered=delivered)
 
 
-def _send_groups(connection: BaseEmailBackend, message: Message, batch: Batch, recorder: SendRecorder) -> _MessageSend:
+def _send_groups(
+    connection: BaseEmailBackend, message: Message, batch: Batch, recorder: SendRecorder, folds: HeaderFolds
+) -> _MessageSend:
     outcome = _MessageSend.of(batch.recipients[message.pk])
     sendable = []
     for r in outcome.pending:
@@ -209,7 +212,7 @@ def _send_groups(connection: BaseEmailBackend, message: Message, batch: Batch, r
         outcome.transient = str(exc)
         return outcome
     for group in groups:
-        email = email_build(message=message, group=group, attachments=parts)
+        email = email_build(message=message, group=group, attachments=parts, header_folds=folds)
         wait = pacing.send_pace_reserve(recipients=len(group))
         if wait > 0:
             slot = time.monotonic() + wait

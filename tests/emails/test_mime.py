@@ -1,0 +1,121 @@
+"""emails.delivery.mime: what a batch shares when it is serialised changes no byte that leaves.
+
+A batch's messages are folded by one HeaderFolds policy and get their
+boundaries before the generator runs; each must serialise as Django's own
+message does (the same headers, folded the same way, the same parts), and a
+boundary that shows up in the text must still be left to the generator.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+from email.policy import compat32
+from typing import Any
+
+import pytest
+from django.core.mail import EmailMultiAlternatives
+from django_ses import get_message_bytes
+
+from emails.delivery import email_drain, mime
+from emails.delivery.mime import HeaderFolds, email_build
+from emails.models import Message, Recipient
+
+pytestmark = pytest.mark.django_db
+
+HEADERS = [
+    ("From", "Billing <billing@crm.example.com>"),
+    ("Subject", "Your statement #7 is ready, " + "very long words " * 8),  # longer than a line: folded
+    ("Subject", "=?utf-8?q?Caf=C3=A9_au_lait?="),
+    ("To", ", ".join(f"Person {i} <p{i}@example.com>" for i in range(6))),
+    ("Content-Type", 'text/plain; charset="utf-8"'),
+]
+SERIAL = re.compile(rb"^(Date|Message-ID): .*$|={15}\d{19}==(\.\d+)?", re.MULTILINE)
+
+
+@pytest.mark.parametrize(("name", "value"), HEADERS)
+@pytest.mark.parametrize("linesep", ["\n", "\r\n"])
+def test_a_header_is_folded_as_compat32_folds_it_the_first_time_and_after(name: str, value: str, linesep: str) -> None:
+    folds = HeaderFolds()
+    expected = compat32.clone(linesep=linesep).fold_binary(name, value)
+    assert folds.clone(linesep=linesep).fold_binary(name, value) == expected
+    assert folds.clone(linesep=linesep).fold_binary(name, value) == expected  # from the clones' shared store
+    other = "\r\n" if linesep == "\n" else "\n"  # the settings are part of the key
+    assert folds.clone(linesep=other).fold_binary(name, value) == compat32.clone(linesep=other).fold_binary(name, value)
+
+
+def _as_django_serialises(built: EmailMultiAlternatives) -> bytes:
+    """What Django's own message() gives for the same email (compat32, boundaries from the generator)."""
+    return EmailMultiAlternatives.message(built).as_bytes(linesep="\r\n")
+
+
+def _comparable(raw: bytes) -> bytes:
+    return SERIAL.sub(b"-", raw)
+
+
+def _contents(parsed: Any) -> list[str]:
+    return [part.get_content().replace("\r\n", "\n") for part in parsed.iter_parts()]
+
+
+def _messages(count: int, **fields: Any) -> list[tuple[Message, Recipient]]:
+    made = []
+    for index in range(count):
+        message = Message(
+            subject=f"Caf\u00e9 statement {index}" + " for a long subject" * 4,
+            from_email="Acme Billing \u00c9quipe <billing@crm.example.com>", reply_to="help@crm.example.com",
+            category="notification", html_body=f"<p>Hello {index}</p>", text_body=f"Hello {index}\n", **fields,
+        )  # fmt: skip
+        made.append((message, Recipient(message=message, address=f"p{index}@example.com", display_name=f"P {index}")))
+    return made
+
+
+def test_a_batchs_messages_serialise_as_djangos_do() -> None:
+    folds = HeaderFolds()
+    for message, recipient in _messages(3):
+        built = email_build(message=message, group=[recipient], header_folds=folds)
+        raw = get_message_bytes(built)
+        assert _comparable(raw) == _comparable(_as_django_serialises(built))
+        parsed = email.message_from_bytes(raw, policy=email.policy.default)
+        assert _contents(parsed) == [message.text_body, message.html_body]
+        assert str(parsed["Subject"]).strip() == message.subject  # (folded, it is read back after a space)
+
+
+def test_a_boundary_found_in_the_text_is_left_to_the_generator(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(mime._random, "randrange", lambda _stop: 42)
+    planted = "=" * 15 + f"{42:019d}=="
+    ((message, recipient),) = _messages(1)
+    message.text_body = f"Try this:\n--{planted}\nand the rest\n"
+    built = email_build(message=message, group=[recipient], header_folds=HeaderFolds())
+    msg = built.message()
+    assert msg.get_boundary() is None  # not chosen here: the generator will check it line by line
+    parsed = email.message_from_bytes(msg.as_bytes(linesep="\r\n"), policy=email.policy.default)
+    assert parsed.get_boundary() != planted
+    assert _contents(parsed) == [message.text_body, message.html_body]
+
+
+def test_a_boundary_not_in_the_text_is_chosen_before_the_generator() -> None:
+    ((message, recipient),) = _messages(1)
+    msg = email_build(message=message, group=[recipient]).message()
+    assert re.fullmatch(r"={15}\d{19}==", msg.get_boundary() or "")
+
+
+def test_the_drain_folds_a_batchs_shared_headers_once(api: Any, ses: Any, monkeypatch: Any) -> None:
+    folded: list[tuple[str, str]] = []
+    fold = email.policy.Compat32.fold_binary
+
+    def counting(self: Any, name: str, value: Any) -> bytes:
+        folded.append((name, str(value)))
+        return fold(self, name, value)
+
+    monkeypatch.setattr(email.policy.Compat32, "fold_binary", counting)
+    payload = {"subject": "Hi", "textContent": "Hello", "htmlContent": "<p>Hello</p>", "category": "notification"}
+    for index in range(3):
+        # Queued, not yet sent (what the commit schedules does not run): one drain takes all three in one batch.
+        assert api.post("/api/email", {**payload, "to": f"p{index}@example.com"}, format="json").status_code == 201
+    assert email_drain(limit=10) == 3
+
+    assert len(ses.sent_messages) == 3
+    names = [name for name, _ in folded]
+    assert names.count("From") == 1 and names.count("MIME-Version") == 1  # the same for all three: folded once
+    assert names.count("To") == 3 and names.count("Message-ID") == 3  # each message's own
