@@ -9,10 +9,11 @@ two things a message need not repeat (docs/benchmarks.md, issue 12):
   Content-Transfer-Encoding), so the drain serialises a batch with one
   `HeaderFolds` policy, which folds each distinct header once.
 - **Checking the boundary.** The generator compiles a pattern for each new
-  boundary to check that no line of the text is it. Here each multipart part
-  gets its boundary, made as the generator makes one, when it is in none of
-  the payloads or header values (a plain substring test, stricter than the
-  generator's line test); otherwise the generator still chooses it.
+  boundary to check that no line of the text is it. A text with its HTML
+  alternative gets its boundary here, made as the generator makes one, when
+  it is in neither body (a plain substring test, stricter than the
+  generator's line test); otherwise, and for mail with attachments, the
+  generator still chooses it.
 """
 
 from __future__ import annotations
@@ -96,28 +97,18 @@ class _Email(EmailMultiAlternatives):
         msg = super().message()
         if self.header_folds is not None:
             msg.policy = self.header_folds  # the generator folds every part's headers with the message's policy
-        _boundaries_choose(msg)
+        if msg.is_multipart() and not self.attachments:
+            _boundary_choose(msg, [self.body, *(alternative.content for alternative in self.alternatives)])
         return msg
 
 
-def _boundaries_choose(msg: MIMEMessage) -> None:
-    """A boundary for each multipart part without one, as email.generator makes them, when it is in no payload and
-    no header value of the parts; else (or for a payload that is not text) the generator's own check chooses it."""
-    parts = list(msg.walk())
-    texts: list[str] = []
-    for part in parts[1:]:
-        texts.extend(map(str, part.values()))
-        if not part.is_multipart():
-            payload = part.get_payload()
-            if not isinstance(payload, str):
-                return
-            texts.append(payload)
-    for part in parts:
-        if part.is_multipart() and part.get_boundary() is None:
-            boundary = "=" * 15 + f"{_random.randrange(sys.maxsize):019d}=="  # as the generator makes it
-            if not any(boundary in text for text in texts):
-                part.set_boundary(boundary)
-                texts.append(boundary)  # a nested part's boundary line is in its parent's text
+def _boundary_choose(msg: MIMEMessage, bodies: list[Any]) -> None:
+    """The multipart's boundary, as email.generator makes one, when it is in none of the bodies; else the generator's
+    own check chooses it. Only for a text and its alternatives: their parts' headers are Django's own, and their
+    payloads are the bodies as given or encoded from them (quoted-printable, base64), which cannot spell it."""
+    boundary = "=" * 15 + f"{_random.randrange(sys.maxsize):019d}=="  # as the generator makes it
+    if all(isinstance(body, str) and boundary not in body for body in bodies):
+        msg.set_boundary(boundary)
 
 
 def email_build(

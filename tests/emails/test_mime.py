@@ -11,6 +11,7 @@ from __future__ import annotations
 import email
 import email.policy
 import re
+from email.mime.application import MIMEApplication
 from email.policy import compat32
 from typing import Any
 
@@ -70,9 +71,18 @@ def _messages(count: int, **fields: Any) -> list[tuple[Message, Recipient]]:
     return made
 
 
-def test_a_batchs_messages_serialise_as_djangos_do() -> None:
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Hello {index}\n",
+        "Caf\u00e9 cr\u00e8me for {index} \U0001f600\n",  # 8-bit UTF-8
+        "A line longer than SMTP allows, {index}: " + "x" * 1200 + "\n",  # quoted-printable
+    ],
+)
+def test_a_batchs_messages_serialise_as_djangos_do(text: str) -> None:
     folds = HeaderFolds()
-    for message, recipient in _messages(3):
+    for index, (message, recipient) in enumerate(_messages(3)):
+        message.text_body = text.format(index=index)
         built = email_build(message=message, group=[recipient], header_folds=folds)
         raw = get_message_bytes(built)
         assert _comparable(raw) == _comparable(_as_django_serialises(built))
@@ -98,6 +108,19 @@ def test_a_boundary_not_in_the_text_is_chosen_before_the_generator() -> None:
     ((message, recipient),) = _messages(1)
     msg = email_build(message=message, group=[recipient]).message()
     assert re.fullmatch(r"={15}\d{19}==", msg.get_boundary() or "")
+
+
+def test_mail_with_attachments_has_its_boundaries_from_the_generator() -> None:
+    ((message, recipient),) = _messages(1)
+    part = MIMEApplication(b"--" + b"=" * 15 + b"%019d==" % 7, Name="a.bin")
+    built = email_build(message=message, group=[recipient], attachments=[part], header_folds=HeaderFolds())
+    assert built.message().get_boundary() is None
+    raw = get_message_bytes(built)
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert [p.get_content_type() for p in parsed.walk()][1:] == [
+        "multipart/alternative", "text/plain", "text/html", "application/octet-stream",
+    ]  # fmt: skip
+    assert _comparable(raw) == _comparable(_as_django_serialises(built))
 
 
 def test_the_drain_folds_a_batchs_shared_headers_once(api: Any, ses: Any, monkeypatch: Any) -> None:
