@@ -98,7 +98,7 @@ class _Email(EmailMultiAlternatives):
         if self.header_folds is not None:
             msg.policy = self.header_folds  # the generator folds every part's headers with the message's policy
         if msg.is_multipart() and not self.attachments:
-            _boundary_choose(msg, [self.body, *(alternative.content for alternative in self.alternatives)])
+            _boundary_choose(msg, [self.body, *(content for content, _mimetype in self.alternatives)])
         return msg
 
 
