@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import html
 import random
+import re
 import sys
 from collections.abc import Iterator, Sequence
 from email.message import Message as MIMEMessage
@@ -58,6 +59,7 @@ def recipient_groups(
 
 
 _random = random.Random()  # a boundary is no secret: the generator draws its own from the random module too
+_ONE_LINE = re.compile(r"[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?")  # printable ASCII, no space at either end
 MAX_FOLDS = 5_000  # headers one HeaderFolds keeps: a batch's messages' headers, with room to spare
 
 
@@ -66,7 +68,8 @@ class HeaderFolds(Compat32):
 
     A header's folded form is a function of its name, its value and the
     policy's settings, which are the key. A value that is not a str (an
-    email.header.Header) is folded each time. Clones (the generator makes one
+    email.header.Header) is folded each time; one of printable ASCII that fits
+    on its line (a Date, a Message-ID, most To) is what folding gives back. Clones (the generator makes one
     for each message) share what was folded; policies take no attributes but
     their settings, so the store is set around that guard.
     """
@@ -78,6 +81,10 @@ class HeaderFolds(Compat32):
     def fold_binary(self, name: str, value: Any) -> bytes:
         if type(value) is not str:
             return super().fold_binary(name, value)
+        limit = self.max_line_length
+        if limit is not None and len(name) + 2 + len(value) <= limit and _ONE_LINE.fullmatch(value):
+            # Printable ASCII that fits on the line: compat32 gives it back as it is (tests/emails/test_mime.py).
+            return f"{name}: {value}{self.linesep}".encode("ascii")
         folded: dict[tuple[Any, ...], bytes] = self._folded  # type: ignore[attr-defined]
         key = (name, value, self.linesep, self.max_line_length, self.cte_type)
         found = folded.get(key)
