@@ -58,7 +58,6 @@ def recipient_groups(
         yield list(recipients[start : start + size])
 
 
-_random = random.Random()  # a boundary is no secret: the generator draws its own from the random module too
 _ONE_LINE = re.compile(r"[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?")  # printable ASCII, no space at either end
 MAX_FOLDS = 5_000  # headers one HeaderFolds keeps: a batch's messages' headers, with room to spare
 
@@ -109,11 +108,16 @@ class _Email(EmailMultiAlternatives):
         return msg
 
 
+def _token() -> int:
+    """A boundary's number, drawn as the generator draws one (no secret: it only has to differ from the text)."""
+    return random.randrange(sys.maxsize)
+
+
 def _boundary_choose(msg: MIMEMessage, bodies: list[Any]) -> None:
     """The multipart's boundary, as email.generator makes one, when it is in none of the bodies; else the generator's
     own check chooses it. Only for a text and its alternatives: their parts' headers are Django's own, and their
     payloads are the bodies as given or encoded from them (quoted-printable, base64), which cannot spell it."""
-    boundary = "=" * 15 + f"{_random.randrange(sys.maxsize):019d}=="  # as the generator makes it
+    boundary = "=" * 15 + f"{_token():019d}=="  # as the generator makes it
     if all(isinstance(body, str) and boundary not in body for body in bodies):
         msg.set_boundary(boundary)
 
