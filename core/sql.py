@@ -120,7 +120,8 @@ class RowsWriter:
     def __init__(self, model: type[Model], base: Model, varying: Sequence[str]) -> None:
         fields = {f.attname: f for f in model._meta.concrete_fields if not isinstance(f, AutoField)}
         unknown = set(varying) - set(fields)
-        assert not unknown, f"not columns of {model.__name__}: {sorted(unknown)}"
+        if unknown or not varying:
+            raise ValueError(f"varying must name columns of {model.__name__}, not {sorted(unknown) or 'none'}")
         shared = [name for name in fields if name not in varying]
         # The columns in this order: the varying ones, then the shared ones (COPY and INSERT take any order).
         self.columns = [*varying, *shared]
@@ -135,7 +136,8 @@ class RowsWriter:
 
     def row(self, values: Sequence[Any]) -> list[Any]:
         """A row's varying values, in `varying`'s order, prepared for the database."""
-        assert len(values) == self._width, f"{len(values)} values for {self._width} varying columns"
+        if len(values) != self._width:  # (not an assert: under -O a short row would shift values into other columns)
+            raise ValueError(f"{len(values)} values for {self._width} varying columns")
         row = list(values)
         for index, convert in self._convert:
             row[index] = convert(row[index])

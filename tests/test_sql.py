@@ -63,20 +63,24 @@ def test_rows_hold_what_the_orm_stores() -> None:
 def test_rows_past_the_variable_limit_take_several_statements(monkeypatch: pytest.MonkeyPatch) -> None:
     owner = UserFactory()
     writer = RowsWriter(Message, _base(owner), varying=VARYING)
-    shared = len(writer.columns) - len(VARYING)
-    # Room for two rows a statement on SQLite; PostgreSQL's COPY has no such limit.
-    monkeypatch.setattr(sql, "_SQLITE_VARIABLES", shared + 2 * len(VARYING))
+    # Room for two rows a statement on SQLite (three statements); PostgreSQL's COPY has no such limit.
+    monkeypatch.setattr(sql, "_SQLITE_VARIABLES", len(writer.columns) - len(VARYING) + 2 * len(VARYING))
     now = timezone.now()
     given = [_varying(index, now + timedelta(microseconds=index), {}) for index in range(5)]
     writer.write([writer.row(values) for values in given])
 
-    written = list(Message.objects.order_by("created_at").values_list("id", "subject", "size"))
-    assert written == [(values[0], values[1], values[4]) for values in given]
+    written = list(Message.objects.order_by("created_at").values_list("id", "subject", "size", "from_email",
+                                                                        "custom_data", "send_after"))  # fmt: skip
+    # Each statement binds the shared values again: every row has them, not only the first statement's.
+    shared = ("Billing <billing@crm.example.com>", {"source": "test", "n": 3}, SEND_AFTER)
+    assert written == [(values[0], values[1], values[4], *shared) for values in given]
 
 
 def test_a_row_gives_each_varying_value() -> None:
     writer = RowsWriter(Message, _base(UserFactory()), varying=VARYING)
-    with pytest.raises(AssertionError):
+    with pytest.raises(ValueError, match="6 values for 7"):
         writer.row(_varying(0, timezone.now(), {})[:-1])
-    with pytest.raises(AssertionError, match="not columns"):
+    with pytest.raises(ValueError, match="nope"):
         RowsWriter(Message, _base(UserFactory()), varying=("id", "nope"))
+    with pytest.raises(ValueError, match="none"):
+        RowsWriter(Message, _base(UserFactory()), varying=())

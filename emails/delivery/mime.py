@@ -28,6 +28,7 @@ from email.mime.base import MIMEBase
 from email.policy import Compat32
 from typing import Any
 
+from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 
 from emails.choices import Category, RecipientKind
@@ -59,7 +60,12 @@ def recipient_groups(
 
 
 _ONE_LINE = re.compile(r"[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?")  # printable ASCII, no space at either end
-MAX_FOLDS = 5_000  # headers one HeaderFolds keeps: a batch's messages' headers, with room to spare
+MAX_FOLDS = 2_000  # headers one HeaderFolds keeps: a batch's shared ones, and subjects, with room to spare
+
+
+# Headers each message has of its own (its recipients, its id, its tags, its unsubscribe link): never kept, so a
+# large batch's own headers neither crowd out the shared ones nor hold its recipients' addresses.
+_OWN = frozenset({"to", "cc", "date", "message-id", "x-ses-message-tags", "list-unsubscribe"})
 
 
 class HeaderFolds(Compat32):
@@ -68,14 +74,19 @@ class HeaderFolds(Compat32):
     A header's folded form is a function of its name, its value and the
     policy's settings, which are the key. A value that is not a str (an
     email.header.Header) is folded each time; one of printable ASCII that fits
-    on its line (a Date, a Message-ID, most To) is what folding gives back. Clones (the generator makes one
-    for each message) share what was folded; policies take no attributes but
-    their settings, so the store is set around that guard.
+    on its line (a Date, a Message-ID, most To) is what folding gives back.
+    Clones (the generator makes one for each message) share what was folded;
+    policies take no attributes but their settings, so the store is set
+    around that guard.
     """
 
-    def __init__(self, **settings: Any) -> None:
-        super().__init__(**settings)
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
         object.__setattr__(self, "_folded", {})
+
+    def __repr__(self) -> str:  # compat32's would list the store: subjects and senders of a batch's mail
+        folded: dict[tuple[Any, ...], bytes] = self._folded  # type: ignore[attr-defined]
+        return f"<HeaderFolds: {len(folded)} headers>"
 
     def fold_binary(self, name: str, value: Any) -> bytes:
         if type(value) is not str:
@@ -84,6 +95,8 @@ class HeaderFolds(Compat32):
         if limit is not None and len(name) + 2 + len(value) <= limit and _ONE_LINE.fullmatch(value):
             # Printable ASCII that fits on the line: compat32 gives it back as it is (tests/emails/test_mime.py).
             return f"{name}: {value}{self.linesep}".encode("ascii")
+        if name.lower() in _OWN:
+            return super().fold_binary(name, value)
         folded: dict[tuple[Any, ...], bytes] = self._folded  # type: ignore[attr-defined]
         key = (name, value, self.linesep, self.max_line_length, self.cte_type)
         found = folded.get(key)
@@ -103,7 +116,11 @@ class _Email(EmailMultiAlternatives):
         msg = super().message()
         if self.header_folds is not None:
             msg.policy = self.header_folds  # the generator folds every part's headers with the message's policy
-        if msg.is_multipart() and not self.attachments:
+        if (
+            msg.is_multipart()
+            and not self.attachments
+            and (self.encoding or settings.DEFAULT_CHARSET).lower() == "utf-8"
+        ):
             _boundary_choose(msg, [self.body, *(content for content, _mimetype in self.alternatives)])
         return msg
 
@@ -116,7 +133,9 @@ def _token() -> int:
 def _boundary_choose(msg: MIMEMessage, bodies: list[Any]) -> None:
     """The multipart's boundary, as email.generator makes one, when it is in none of the bodies; else the generator's
     own check chooses it. Only for a text and its alternatives: their parts' headers are Django's own, and their
-    payloads are the bodies as given or encoded from them (quoted-printable, base64), which cannot spell it."""
+    payloads are the bodies as given or encoded from them (quoted-printable, base64), which cannot spell it.
+    That holds for UTF-8, whose encoding of a str adds no ASCII (a stateful 7-bit charset such as ISO-2022-JP could:
+    mail in any other charset keeps the generator's check)."""
     boundary = "=" * 15 + f"{_token():019d}=="  # as the generator makes it
     if all(isinstance(body, str) and boundary not in body for body in bodies):
         msg.set_boundary(boundary)
