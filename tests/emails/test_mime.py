@@ -117,43 +117,27 @@ def test_a_batchs_messages_serialise_as_djangos_do(text: str) -> None:
         assert str(parsed["Subject"]).strip() == message.subject  # (folded, it is read back after a space)
 
 
+def _mail(subject: str, sender: str, category: str = "notification", **fields: str) -> Message:
+    return Message(subject=subject, from_email=sender, category=category, **fields)
+
+
 def _shapes() -> list[tuple[str, Message, list[Recipient]]]:
     """Messages of every shape the drain sends, each with the group one SES call takes."""
-    many = Message(
-        subject="Minutes",
-        from_email="Board <board@crm.example.com>",
-        category="notification",
-        html_body="<p>Minutes</p>",
-        text_body="Minutes\n",
-        reply_to="Sekret\u00e4r <sec@crm.example.com>",
-    )
-    group = [
-        Recipient(message=many, kind="to", address=f"member{i}@example.com", display_name=f"M\u00fcller {i}")
-        for i in range(45)
-    ] + [Recipient(message=many, kind="cc", address=f"cc{i}@example.com") for i in range(4)]
+    many = _mail("Minutes", "Board <board@crm.example.com>", html_body="<p>Minutes</p>", text_body="Minutes\n",
+                 reply_to="Sekret\u00e4r <sec@crm.example.com>")  # fmt: skip
+    group = [Recipient(message=many, kind="to", address=f"member{i}@example.com", display_name=f"M\u00fcller {i}")
+             for i in range(45)]  # fmt: skip
+    group += [Recipient(message=many, kind="cc", address=f"cc{i}@example.com") for i in range(4)]
     group.append(Recipient(message=many, kind="bcc", address="audit@example.com"))
-    news = Message(
-        subject="Our spring news",
-        from_email="news@crm.example.com",
-        category="marketing",
-        html_body="<html><body><p>News</p></body></html>",
-        text_body="News\n",
-    )
-    html_only = Message(
-        subject="Receipt", from_email="shop@crm.example.com", category="notification", html_body="<p>Receipt</p>"
-    )
-    text_only = Message(
-        subject="Code 123456",
-        from_email="login@crm.example.com",
-        category="notification",
-        text_body="Your code is 123456\n",
-    )
+    news = _mail("Our spring news", "news@crm.example.com", "marketing", html_body="<p>News</p>", text_body="News\n")
+    html_only = _mail("Receipt", "shop@crm.example.com", html_body="<p>Receipt</p>")
+    text_only = _mail("Code 123456", "login@crm.example.com", text_body="Your code is 123456\n")
     return [
         ("50 addresses in To, Cc and Bcc", many, group),
         ("marketing, with its unsubscribe headers", news, [Recipient(message=news, address="reader@example.com")]),
         ("HTML only", html_only, [Recipient(message=html_only, address="buyer@example.com")]),
         ("text only", text_only, [Recipient(message=text_only, address="user@example.com")]),
-    ]  # fmt: skip
+    ]
 
 
 @pytest.mark.parametrize("shape", range(4))
@@ -162,7 +146,9 @@ def test_every_shape_serialises_as_djangos_does_twice_in_a_batch(shape: int) -> 
     _, message, group = _shapes()[shape]
     for _ in range(2):  # the second from what the first folded
         built = email_build(message=message, group=group, header_folds=folds)
-        assert _comparable(get_message_bytes(built)) == _comparable(_as_django_serialises(built))
+        raw = get_message_bytes(built)
+        assert _comparable(raw) == _comparable(_as_django_serialises(built))
+    assert (b"List-Unsubscribe-Post" in raw) == (message.category == "marketing")
 
 
 def test_a_boundary_found_in_the_text_is_left_to_the_generator(monkeypatch: pytest.MonkeyPatch) -> None:
