@@ -3,7 +3,7 @@
 Thin views: parse, call one service or selector, render. The disk endpoints
 stand in for S3: `disk_upload` takes the same multipart POST a presigned S3
 POST takes and answers the same way (204, or an XML error), `disk_download`
-serves a signed, expiring GET.
+serves a signed, expiring GET or HEAD (another method is S3's 405).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
 from core.http import query_without_blanks
 from files import storage
@@ -86,6 +86,7 @@ class FileListView(LoginRequiredMixin, View):
 
 
 @login_required
+@require_GET  # a link: it counts the download, so no HEAD (a prefetch would count) and no POST
 def file_download(request: HttpRequest, file_id: uuid.UUID) -> HttpResponseBase:
     """Count the download and send the browser to a short-lived URL of the file."""
     try:
@@ -152,7 +153,12 @@ def disk_upload(request: HttpRequest, token: str) -> HttpResponse:
     return HttpResponse(status=204)
 
 
+@csrf_exempt  # so that another method gets S3's 405 below, not the CSRF page: nothing is written
 def disk_download(request: HttpRequest, token: str) -> HttpResponseBase:
+    if request.method not in ("GET", "HEAD"):
+        refused = _s3_style_error("MethodNotAllowed", "Downloads are GET or HEAD.", 405)
+        refused["Allow"] = "GET, HEAD"
+        return refused
     # One range, as S3 serves; with If-Range the whole file, since these
     # answers carry no validator that it could match.
     range_header = "" if "If-Range" in request.headers else request.headers.get("Range", "")

@@ -200,3 +200,24 @@ def test_staff_without_admin_rights_on_files_cannot_open_them(api: Any, disk_sto
     staff = UserFactory(is_staff=True)
     staff.user_permissions.add(Permission.objects.get(codename="view_all_files"))
     assert signed_in(staff).get("/admin/files/file/").status_code == 403
+
+
+def test_the_download_action_is_a_get_and_nothing_else(api: Any, user: Any, disk_storage: Storage) -> None:
+    file = stored(api, samples.pdf())
+    page = signed_in(user)
+    assert page.post(f"/files/{file.pk}/download").status_code == 405
+    assert page.head(f"/files/{file.pk}/download").status_code == 405  # a prefetch must not count a download
+    file.refresh_from_db()
+    assert file.download_count == 0
+
+
+def test_a_disk_download_url_answers_another_method_as_s3_does(api: Any, user: Any, disk_storage: Storage) -> None:
+    file = stored(api, samples.pdf())
+    location = signed_in(user).get(f"/files/{file.pk}/download")["Location"]
+    browser = Client(enforce_csrf_checks=True)  # no session and no token, as anyone holding the link
+    for method in (browser.post, browser.put, browser.delete):
+        refused = method(location)
+        assert refused.status_code == 405 and refused["Allow"] == "GET, HEAD"
+        assert b"<Code>MethodNotAllowed</Code>" in refused.content
+    head = browser.head(location)
+    assert head.status_code == 200 and head["Content-Length"] == str(len(samples.pdf()))
