@@ -203,3 +203,17 @@ def test_the_drain_folds_a_batchs_shared_headers_once(api: Any, ses: Any, monkey
     assert len(ses.sent_messages) == 3
     assert folded.count("Subject") == 1 and folded.count("X-SES-MESSAGE-TAGS") == 3
     assert "To" not in folded and "Date" not in folded
+
+
+def test_a_batch_keeps_only_the_headers_its_messages_share() -> None:
+    """Each message's own headers (its recipients, id, tags) are never kept: they are not reused, and would hold the
+    batch's addresses until it ends. Neither does the policy's repr show what it holds."""
+    folds = HeaderFolds()
+    for message, _ in _messages(3):
+        group = [
+            Recipient(message=message, address=f"member{i}@example.com", display_name="A Member") for i in range(6)
+        ]
+        get_message_bytes(email_build(message=message, group=group, header_folds=folds))
+    kept = {name for name, *_ in folds._folded}  # type: ignore[attr-defined]
+    assert kept and not kept & {"To", "Cc", "Date", "Message-ID", "X-SES-MESSAGE-TAGS"}
+    assert "member0@example.com" not in repr(folds)
